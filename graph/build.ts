@@ -1,0 +1,227 @@
+// The executor: walks the graph dependency-first, computes each node's key from its inputs and
+// its dependencies' output digests, takes hits from the store, and runs misses in parallel within
+// the job slots. Before anything runs, every node's files and tools are checked, so a missing
+// input is a configuration error that costs no work.
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { BuildInterrupted, CommandError, ConfigError, NodeFailure } from './errors.js';
+import type { EventSink, NodeStatus } from './events.js';
+import type { ToolIdentity } from './file-digests.js';
+import type { NodeSpec } from './node.js';
+import { NodeLog } from './node-log.js';
+import { fileNameFor } from './records.js';
+import { createRunContext } from './run-context.js';
+import { WeightedSemaphore } from './semaphore.js';
+import type { Session } from './session.js';
+import { closure, validateGraph, type Graph } from './validate.js';
+
+export interface BuildOptions {
+  /** Job slots (default: the number of cores). */
+  jobs?: number;
+  /** After a failure, let independent branches finish. */
+  keepGoing?: boolean;
+  /** Rerun nodes even when the store has them: true for all, or a predicate. */
+  force?: boolean | ((node: NodeSpec) => boolean);
+  /** Build only these nodes and what they need (default: all). */
+  targets?: string[];
+  signal?: AbortSignal;
+  onEvent?: EventSink;
+}
+
+export interface NodeOutcome {
+  id: string;
+  kind: string;
+  status: NodeStatus;
+  key?: string;
+  output?: string;
+  /** Local path of the output tree. */
+  path?: string;
+  ms: number;
+  error?: Error;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  interrupted: boolean;
+  outcomes: Map<string, NodeOutcome>;
+  ms: number;
+}
+
+const LOG_TAIL_LINES = 30;
+
+export async function build(session: Session, specs: NodeSpec[] | Graph, options: BuildOptions = {}): Promise<BuildResult> {
+  const graph = Array.isArray(specs) ? validateGraph(specs) : specs;
+  const wanted = options.targets ? closure(graph, options.targets) : undefined;
+  const order = wanted ? graph.order.filter((n) => wanted.has(n.id)) : graph.order;
+  const jobs = options.jobs ?? availableParallelism();
+  const emit: EventSink = options.onEvent ?? (() => {});
+  const signal = options.signal ?? new AbortController().signal;
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+
+  const tools = await preflight(session, order);
+  emit({ event: 'plan', nodes: order.length, jobs });
+
+  const slots = new WeightedSemaphore(jobs);
+  const outcomes = new Map<string, NodeOutcome>();
+  const pending = new Map<string, Promise<NodeOutcome>>();
+  let stopping = false;
+
+  const visit = async (node: NodeSpec): Promise<NodeOutcome> => {
+    const depEntries = Object.entries(node.deps ?? {});
+    const deps = await Promise.all(depEntries.map(([, id]) => pending.get(id)!));
+    const at = since();
+    const finish = (outcome: Omit<NodeOutcome, 'id' | 'kind'>, extra: { builtMs?: number; log?: string } = {}) => {
+      const full: NodeOutcome = { id: node.id, kind: node.kind, ...outcome };
+      outcomes.set(node.id, full);
+      emit({
+        event: 'node',
+        id: node.id,
+        kind: node.kind,
+        status: full.status,
+        ms: full.ms,
+        at,
+        key: full.key,
+        output: full.output,
+        error: full.error?.message,
+        ...extra,
+      });
+      return full;
+    };
+
+    const blocked = deps.find((d) => d.status === 'failed' || d.status === 'skipped');
+    if (blocked) return finish({ status: 'skipped', ms: 0, error: new Error(`dependency ${blocked.id} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`) });
+    if (signal.aborted) return finish({ status: 'skipped', ms: 0, error: new BuildInterrupted('build interrupted') });
+    if (stopping) return finish({ status: 'skipped', ms: 0, error: new Error('build stopped after a failure (use --keep-going to build independent nodes)') });
+
+    const depOutputs: Record<string, string> = {};
+    const depPaths: Record<string, string> = {};
+    const depIds: Record<string, string> = {};
+    depEntries.forEach(([name, id], i) => {
+      depOutputs[name] = deps[i].output!;
+      depPaths[name] = deps[i].path!;
+      depIds[name] = id;
+    });
+    const { key, material } = await session.key(node, depOutputs);
+    const forced = typeof options.force === 'function' ? options.force(node) : options.force === true;
+
+    if (!forced) {
+      const hit = await session.store.lookup(key);
+      if (hit) {
+        await session.records.note(node.id, { key, material, depIds, at: new Date().toISOString(), how: 'cached' });
+        return finish(
+          { status: 'cached', key, output: hit.output, path: session.store.outputPath(hit.output), ms: since() - at },
+          { builtMs: hit.ms },
+        );
+      }
+    }
+
+    const release = await slots.acquire(node.weight ?? 1);
+    const runStart = since();
+    if (signal.aborted || stopping) {
+      release();
+      return finish({ status: 'skipped', ms: 0, error: signal.aborted ? new BuildInterrupted('build interrupted') : new Error('build stopped after a failure') });
+    }
+    emit({ event: 'start', id: node.id, kind: node.kind, key, at: runStart });
+    const log = new NodeLog(join(session.logDir, fileNameFor(node.id) + '.log'), node.secrets ?? {});
+    const work = await session.store.createWorkDir();
+    try {
+      await log.open(`# ${node.id} (${node.kind} v${node.version}) key ${key} at ${new Date().toISOString()}`);
+      const ctx = createRunContext({
+        node,
+        root: session.root,
+        out: work.out,
+        tmp: work.tmp,
+        depPaths,
+        tools: new Map((node.tools ?? []).map((t) => [t, tools.get(t)!])),
+        env: material.env,
+        log,
+        signal,
+      });
+      await raceAbort(node.run(ctx), signal);
+      const ms = since() - runStart;
+      log.line(`# done in ${ms} ms`);
+      await log.close();
+      const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path });
+      await session.records.note(node.id, { key, material, depIds, at: result.builtAt, how: 'built' });
+      return finish({ status: 'built', key, output: result.output, path: session.store.outputPath(result.output), ms }, { log: log.path });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      log.line(`# failed: ${error.message}`);
+      await log.close();
+      await session.store.discard(work);
+      if (!options.keepGoing) stopping = true;
+      const failure = new NodeFailure(log.redact(error.message), {
+        nodeId: node.id,
+        kind: node.kind,
+        command: error instanceof CommandError ? error.command : undefined,
+        exitCode: error instanceof CommandError ? error.exitCode : undefined,
+        logPath: log.path,
+        logTail: await log.tail(LOG_TAIL_LINES),
+      });
+      return finish({ status: 'failed', key, ms: since() - runStart, error: failure }, { log: log.path });
+    } finally {
+      release();
+    }
+  };
+
+  for (const node of order) pending.set(node.id, visit(node));
+  await Promise.all(pending.values());
+  await session.digester.save();
+
+  const all = [...outcomes.values()];
+  return {
+    ok: all.every((o) => o.status === 'built' || o.status === 'cached'),
+    interrupted: signal.aborted,
+    outcomes,
+    ms: since(),
+  };
+}
+
+/**
+ * Resolves every declared tool and file before anything runs: a missing tool or input is the
+ * user's to fix (exit code 2) and must not surface halfway through a long build.
+ */
+async function preflight(session: Session, order: NodeSpec[]): Promise<Map<string, ToolIdentity>> {
+  const tools = new Map<string, ToolIdentity>();
+  const problems: string[] = [];
+  const names = new Set(order.flatMap((n) => n.tools ?? []));
+  await Promise.all(
+    [...names].map(async (name) => {
+      try {
+        tools.set(name, await session.tools.resolve(name));
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }),
+  );
+  await Promise.all(
+    order.map(async (node) => {
+      try {
+        await session.digester.projectFiles(session.root, node.files ?? [], node.id);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
+    }),
+  );
+  if (problems.length > 0) throw new ConfigError([...new Set(problems)].sort().join('\n'));
+  return tools;
+}
+
+function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new BuildInterrupted('build interrupted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new BuildInterrupted('build interrupted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,94 @@
+// Everything a build, a plan or an explanation shares: the store, the record book, the file and
+// tool digesters. Opening a session prepares the cache directory and clears dead work areas.
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { FileDigester, ToolResolver } from './file-digests.js';
+import { initHashing } from './hash.js';
+import { computeKey, type KeyMaterial } from './key.js';
+import { LocalStore } from './local-store.js';
+import type { NodeSpec } from './node.js';
+import { RecordBook } from './records.js';
+import type { Store } from './store.js';
+
+export interface SessionOptions {
+  /** Project root: declared files are relative to it. */
+  root: string;
+  /** Cache directory (default <root>/out/cache). */
+  cacheDir?: string;
+  /** Where per-node logs go (default <root>/out/logs). */
+  logDir?: string;
+  /** Tool name -> hint shown when the tool is missing (e.g. "Debian package squashfs-tools"). */
+  toolHints?: Record<string, string>;
+  /** Environment that `env: {NAME: true}` passes through (default process.env). */
+  callerEnv?: NodeJS.ProcessEnv;
+  /** A store to use instead of the local one (a remote cache layered over it, say). */
+  store?: (local: LocalStore) => Store;
+}
+
+export class Session {
+  readonly root: string;
+  readonly cacheDir: string;
+  readonly logDir: string;
+  readonly local: LocalStore;
+  readonly store: Store;
+  readonly records: RecordBook;
+  readonly digester: FileDigester;
+  readonly tools: ToolResolver;
+  readonly callerEnv: NodeJS.ProcessEnv;
+
+  private constructor(options: SessionOptions) {
+    this.root = resolve(options.root);
+    this.cacheDir = resolve(options.cacheDir ?? join(this.root, 'out', 'cache'));
+    this.logDir = resolve(options.logDir ?? join(this.root, 'out', 'logs'));
+    this.local = new LocalStore(this.cacheDir);
+    this.store = options.store ? options.store(this.local) : this.local;
+    this.records = new RecordBook(join(this.cacheDir, 'records'));
+    this.digester = new FileDigester(join(this.cacheDir, 'stat-cache.json'));
+    this.callerEnv = options.callerEnv ?? process.env;
+    this.tools = new ToolResolver(this.digester, this.callerEnv.PATH, options.toolHints);
+  }
+
+  static async open(options: SessionOptions): Promise<Session> {
+    const session = new Session(options);
+    await initHashing();
+    await session.local.open();
+    await session.digester.load();
+    return session;
+  }
+
+  async close(): Promise<void> {
+    await this.digester.save();
+  }
+
+  /** The key material of a node, given its dependencies' output digests by local name. */
+  async material(node: NodeSpec, depOutputs: Record<string, string>): Promise<KeyMaterial> {
+    const tools: Record<string, string> = {};
+    for (const name of node.tools ?? []) {
+      const tool = await this.tools.resolve(name);
+      tools[name] = `${this.portablePath(tool.path)}@${tool.digest}`;
+    }
+    const env: Record<string, string | null> = {};
+    for (const [name, value] of Object.entries(node.env ?? {})) {
+      env[name] = value === true ? (this.callerEnv[name] ?? null) : value;
+    }
+    return {
+      kind: node.kind,
+      version: node.version,
+      deps: depOutputs,
+      files: await this.digester.projectFiles(this.root, node.files ?? [], node.id),
+      params: node.params ?? null,
+      tools,
+      env,
+    };
+  }
+
+  async key(node: NodeSpec, depOutputs: Record<string, string>): Promise<{ key: string; material: KeyMaterial }> {
+    const material = await this.material(node, depOutputs);
+    return { key: computeKey(material), material };
+  }
+
+  /** A tool inside the checkout is named relative to it, so moving the checkout keeps keys. */
+  private portablePath(path: string): string {
+    const rel = relative(this.root, path);
+    return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
+  }
+}

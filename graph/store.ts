@@ -1,0 +1,47 @@
+// The store: where results of past runs live. The engine talks to this interface only, so a
+// remote cache joins as one more implementation (or a layer over the local one).
+
+export interface ActionResult {
+  /** The node key this result answers. */
+  key: string;
+  /** Id and kind of the node that produced it (informational: other nodes may share the key). */
+  id: string;
+  kind: string;
+  /** Digest of the output tree; also the name it is stored under. */
+  output: string;
+  /** Bytes of file content in the output, and how many files. */
+  size: number;
+  files: number;
+  /** How long the run took. */
+  ms: number;
+  /** When it was built (ISO 8601). Never part of a key. */
+  builtAt: string;
+}
+
+export interface WorkDir {
+  /** Empty directory the node writes its output into. */
+  out: string;
+  /** Scratch space, thrown away after the run. */
+  tmp: string;
+}
+
+export interface Store {
+  /**
+   * The result for a key, with its output present locally; undefined on a miss. A lookup marks
+   * the entry as used (for gc) unless `peek` is set, as it is for `graph` and `explain`.
+   */
+  lookup(key: string, options?: { peek?: boolean }): Promise<ActionResult | undefined>;
+  /** Where an output tree is on local disk (read-only for everyone). */
+  outputPath(outputDigest: string): string;
+  /** A fresh work area for one run of a node. */
+  createWorkDir(): Promise<WorkDir>;
+  /** Removes a work area without publishing it (failed or interrupted run). */
+  discard(work: WorkDir): Promise<void>;
+  /**
+   * Moves a finished output into the store and records `key -> output`, atomically: a crash at
+   * any point leaves either no entry or a complete one. `log` is the run's log file, kept with it.
+   */
+  publish(key: string, work: WorkDir, meta: { id: string; kind: string; ms: number; log?: string }): Promise<ActionResult>;
+  /** Where the stored log of a key's run is, if kept. */
+  logPath(key: string): string;
+}
