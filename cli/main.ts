@@ -1,0 +1,103 @@
+// The `pipeline` command: finds the command, parses its options from its own table, runs it,
+// and turns errors into exit codes (2: usage or configuration, 1: build or test failure).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../graph/errors.js';
+import { closest } from '../graph/validate.js';
+import { EXIT, UsageError, type CommandDef, type ParsedArgs } from './command.js';
+import { buildCommand } from './commands/build.js';
+import { cacheGcCommand, cacheStatsCommand, cacheVerifyCommand } from './commands/cache.js';
+import { doctorCommand } from './commands/doctor.js';
+import { explainCommand } from './commands/explain.js';
+import { graphCommand } from './commands/graph.js';
+import { commandHelp, mainHelp } from './help.js';
+
+export const COMMANDS: CommandDef[] = [buildCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, doctorCommand];
+
+function version(): string {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function findCommand(argv: string[]): { cmd: CommandDef; rest: string[] } | undefined {
+  // Longest match first, so `cache gc` wins over a plain `cache`.
+  const words = argv.filter((a) => !a.startsWith('-'));
+  for (const cmd of [...COMMANDS].sort((a, b) => b.name.length - a.name.length)) {
+    const parts = cmd.name.split(' ');
+    if (parts.every((p, i) => words[i] === p)) {
+      const rest = [...argv];
+      for (const p of parts) rest.splice(rest.indexOf(p), 1);
+      return { cmd, rest };
+    }
+  }
+  return undefined;
+}
+
+function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } };
+  for (const o of cmd.options) options[o.name] = { type: o.type, multiple: o.multiple ?? false };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}\nRun 'pipeline ${cmd.name} --help' for its options.`);
+  }
+  if (parsed.values.help) return 'help';
+  const required = cmd.args.filter((a) => !a.optional).length;
+  if (parsed.positionals.length < required) {
+    const missing = cmd.args[parsed.positionals.length];
+    throw new UsageError(`pipeline ${cmd.name}: missing <${missing.name}> (${missing.description})`);
+  }
+  if (parsed.positionals.length > cmd.args.length) {
+    throw new UsageError(`pipeline ${cmd.name}: unexpected argument '${parsed.positionals[cmd.args.length]}'`);
+  }
+  return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  // Outputs and their digests must not depend on the caller's umask.
+  process.umask(0o022);
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    const topic = argv[0] === 'help' ? findCommand(argv.slice(1)) : undefined;
+    process.stdout.write((topic ? commandHelp(topic.cmd) : mainHelp(COMMANDS, version())) + '\n');
+    return argv.length === 0 ? EXIT.usage : EXIT.ok;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(version() + '\n');
+    return EXIT.ok;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    const word = argv.find((a) => !a.startsWith('-')) ?? argv[0];
+    const near = closest(word, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]);
+    const group = COMMANDS.filter((c) => c.name.startsWith(word + ' ')).map((c) => c.name);
+    process.stderr.write(
+      group.length
+        ? `pipeline ${word}: say which: ${group.join(', ')}\n`
+        : `pipeline: unknown command '${word}'${near ? `; did you mean '${near}'?` : ''}\nRun 'pipeline --help' for the list.\n`,
+    );
+    return EXIT.usage;
+  }
+  try {
+    const args = parse(found.cmd, found.rest);
+    if (args === 'help') {
+      process.stdout.write(commandHelp(found.cmd) + '\n');
+      return EXIT.ok;
+    }
+    return await found.cmd.run(args);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`pipeline ${found.cmd.name}: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`pipeline ${found.cmd.name}: internal error (a bug; please report it):\n${(err as Error).stack ?? err}\n`);
+    return EXIT.failed;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+// Let pending output drain before exiting with the code.
+process.exitCode = code;

@@ -1,0 +1,18 @@
+// Progress without a terminal (CI logs): one line per finished node, nothing redrawn.
+import type { BuildEvent } from '../../graph/events.js';
+import { duration } from './format.js';
+
+export function plainReporter(write: (line: string) => void): (e: BuildEvent) => void {
+  let total = 0;
+  let done = 0;
+  return (e) => {
+    if (e.event === 'plan') total = e.nodes;
+    if (e.event !== 'node') return;
+    done++;
+    const width = String(total).length;
+    const count = `[${String(done).padStart(width)}/${total}]`;
+    const time = e.status === 'cached' ? '' : ` ${duration(e.ms)}`;
+    const why = e.status === 'skipped' && e.error ? ` (${e.error})` : '';
+    write(`${count} ${e.status.padEnd(7)} ${e.id}${time}${why}`);
+  };
+}
