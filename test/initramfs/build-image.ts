@@ -1,0 +1,35 @@
+// Builds an initramfs from Debian's kernel and busybox-static with the default module list,
+// as the tests' image under test.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildInitramfs } from '../../stages/initramfs/build.js';
+import type { InitramfsResult } from '../../stages/initramfs/build.js';
+import { DEFAULT_COMPRESSION } from '../../stages/initramfs/compression.js';
+import type { Compression } from '../../stages/initramfs/compression.js';
+import { runHostTool } from '../../stages/initramfs/host-tool.js';
+import { DEFAULT_MODULE_LIST_FILE, readModuleList } from '../../stages/initramfs/module-list.js';
+import { projectRoot } from '../fixtures/paths.js';
+import { debianBusybox, debianKernel } from './debian-inputs.js';
+
+export const TEST_EPOCH = 1_700_000_000;
+
+export async function buildTestInitramfs(output: string, compression: Compression = DEFAULT_COMPRESSION): Promise<InitramfsResult> {
+  const kernel = await debianKernel();
+  await mkdir(join(output, '..'), { recursive: true });
+  const scratch = await mkdtemp(`${output}.scratch-`);
+  try {
+    return await buildInitramfs({
+      kernelPackageRoot: kernel.root,
+      busybox: await debianBusybox(),
+      initScript: join(projectRoot(), 'stages/initramfs/init'),
+      modules: await readModuleList(join(projectRoot(), DEFAULT_MODULE_LIST_FILE)),
+      compression,
+      sourceDateEpoch: TEST_EPOCH,
+      scratch,
+      output,
+      run: runHostTool,
+    });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
