@@ -59,6 +59,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
 
+  session.refresh();
   const tools = await preflight(session, order);
   emit({ event: 'plan', nodes: order.length, jobs });
 

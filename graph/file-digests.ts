@@ -42,6 +42,11 @@ export class FileDigester {
     this.dirty = false;
   }
 
+  /** Forgets what this process hashed, so the next build sees files edited since. */
+  forget(): void {
+    this.pending.clear();
+  }
+
   /** SHA-256 of a regular file's content (absolute path). */
   digest(absPath: string): Promise<string> {
     let p = this.pending.get(absPath);
@@ -124,6 +129,10 @@ export class ToolResolver {
     /** Tool name -> hint for a missing tool (e.g. the Debian package that provides it). */
     private readonly hints: Record<string, string> = {},
   ) {}
+
+  forget(): void {
+    this.cache.clear();
+  }
 
   resolve(name: string): Promise<ToolIdentity> {
     let p = this.cache.get(name);

@@ -25,6 +25,7 @@ export interface PlannedNode {
 
 export async function planGraph(session: Session, graph: Graph, only?: Set<string>): Promise<Map<string, PlannedNode>> {
   const planned = new Map<string, PlannedNode>();
+  session.refresh();
   for (const node of graph.order) {
     if (only && !only.has(node.id)) continue;
     const history = await session.records.read(node.id);

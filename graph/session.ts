@@ -59,6 +59,12 @@ export class Session {
     await this.digester.save();
   }
 
+  /** Starts a new round (a build, a plan): files and tools are looked at afresh. */
+  refresh(): void {
+    this.digester.forget();
+    this.tools.forget();
+  }
+
   /** The key material of a node, given its dependencies' output digests by local name. */
   async material(node: NodeSpec, depOutputs: Record<string, string>): Promise<KeyMaterial> {
     const tools: Record<string, string> = {};

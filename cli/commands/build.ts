@@ -4,6 +4,7 @@ import { build, type BuildOptions, type BuildResult } from '../../graph/build.js
 import type { BuildEvent, EventSink } from '../../graph/events.js';
 import { Session } from '../../graph/session.js';
 import { TraceRecorder } from '../../graph/trace.js';
+import { validateGraph } from '../../graph/validate.js';
 import { compileTarget } from '../../compile/index.js';
 import { publishArtifacts } from '../artifacts.js';
 import { EXIT, type CommandDef, type ParsedArgs } from '../command.js';
@@ -42,7 +43,9 @@ export interface RunBuildOptions {
 export async function runBuild(args: ParsedArgs, extra: RunBuildOptions): Promise<{ exitCode: number; result?: BuildResult; artifacts: Record<string, string> }> {
   const target = args.positionals[0];
   const compiled = await compileTarget(target);
-  const { root, variant } = { root: compiled.loaded.root, variant: compiled.loaded.variant };
+  const { root, variant } = compiled.loaded;
+  // A broken graph is reported before the cache directory is even created.
+  const graph = validateGraph(compiled.nodes);
   const session = await Session.open({ root, cacheDir: cacheDirFrom(args) });
   const json = args.values.json === true;
   const sinks: EventSink[] = [];
@@ -57,7 +60,7 @@ export async function runBuild(args: ParsedArgs, extra: RunBuildOptions): Promis
   const interrupt = interruptController(() => process.stderr.write('\ninterrupted: stopping running nodes (Ctrl-C again to exit at once)\n'));
   let result: BuildResult;
   try {
-    result = await build(session, compiled.nodes, {
+    result = await build(session, graph, {
       jobs: jobsFrom(args),
       keepGoing: args.values['keep-going'] === true,
       force: args.values['no-cache'] === true ? true : extra.force,
