@@ -183,16 +183,23 @@ export async function loadSigningKey(keyPath: string, certPath: string): Promise
   } catch (err) {
     throw new AuthenticodeError(`cannot read certificate ${certPath}: ${(err as Error).message}`);
   }
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(keyPath);
+  } catch (err) {
+    throw new AuthenticodeError(`cannot read private key ${keyPath}: ${(err as Error).message}`);
+  }
+  const pem = bytes.includes('-----BEGIN');
+  if (pem && (bytes.includes('BEGIN ENCRYPTED PRIVATE KEY') || bytes.includes('Proc-Type: 4,ENCRYPTED'))) {
+    throw new AuthenticodeError(`cannot read private key ${keyPath}: it is encrypted; give an unencrypted key (openssl pkey -in KEY -out PLAIN.key)`);
+  }
   let privateKey: KeyObject;
   try {
-    const bytes = await readFile(keyPath);
-    const pem = bytes.includes('-----BEGIN');
     privateKey = pem ? createPrivateKey({ key: bytes, format: 'pem' }) : createPrivateKey({ key: bytes, format: 'der', type: 'pkcs8' });
   } catch (err) {
-    const reason = (err as { code?: string }).code === 'ERR_MISSING_PASSPHRASE'
-      ? 'it is encrypted; give an unencrypted key (openssl pkey -in KEY -out PLAIN.key)'
-      : (err as Error).message;
-    throw new AuthenticodeError(`cannot read private key ${keyPath}: ${reason}`);
+    throw new AuthenticodeError(`cannot read private key ${keyPath}: ${(err as Error).message}`);
+  } finally {
+    bytes.fill(0);
   }
   if (privateKey.asymmetricKeyType !== 'rsa') {
     throw new AuthenticodeError(`private key ${keyPath} is ${privateKey.asymmetricKeyType}, but UEFI Secure Boot needs RSA`);
