@@ -1,0 +1,106 @@
+// Runs one scenario plan end to end: start QEMU, play the script, always stop QEMU, and leave
+// serial.log + result.json in the output directory (on failure too, before throwing).
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Accelerator } from './accel.js';
+import { BootTestError } from './boot-error.js';
+import { SerialConsole, type Marker } from './expect.js';
+import type { CommandResult } from './live-shell.js';
+import { startQemu } from './runner.js';
+import type { ScenarioPlan } from './scenarios.js';
+import { runScript } from './script.js';
+import { shellQuote } from './shell-quote.js';
+
+export interface BootTestOptions {
+  /** Receives serial.log and result.json. */
+  outDir: string;
+  /** Scratch space for this run (the OVMF variable store copy). */
+  runDir: string;
+  qemuBinary?: string;
+  accel?: Accelerator;
+  signal?: AbortSignal;
+  env?: Record<string, string>;
+  /** Each serial line as it arrives (a node streams them into its log). */
+  onLine?: (line: string) => void;
+  /** After a passing run, copy the run's OVMF variable store here (the enrollment boot). */
+  saveVarsTo?: string;
+}
+
+export interface BootTestResult {
+  scenario: string;
+  passed: boolean;
+  /** Why it failed (absent when it passed). */
+  failure?: string;
+  accel: Accelerator;
+  /** Shell-quoted; for OVMF prefixed with the variable-store copy it needs. */
+  qemuCommand: string;
+  /** Seconds since QEMU start at which each marker appeared, in order. */
+  markers: Marker[];
+  commands: CommandResult[];
+  seconds: number;
+}
+
+export const SERIAL_LOG = 'serial.log';
+export const RESULT_JSON = 'result.json';
+
+export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions): Promise<BootTestResult> {
+  await mkdir(options.outDir, { recursive: true });
+  const logPath = join(options.outDir, SERIAL_LOG);
+  const qemu = await startQemu(plan.qemu, {
+    runDir: options.runDir,
+    binary: options.qemuBinary,
+    accel: options.accel,
+    signal: options.signal,
+    env: options.env,
+  });
+  const qemuCommand = reproductionCommand(plan, qemu.commandLine, qemu.varsPath);
+  const console = new SerialConsole({
+    input: qemu.serialOut,
+    output: qemu.serialIn,
+    context: { scenario: plan.name, commandLine: qemuCommand, logPath },
+    fatalPatterns: plan.fatalPatterns,
+    startedAt: qemu.startedAt,
+    describeEnd: () => qemu.describeExit(),
+    onLine: options.onLine,
+  });
+  let failure: unknown;
+  let commands: CommandResult[] = [];
+  try {
+    commands = (await runScript(console, plan.steps)).commands;
+  } catch (error) {
+    failure = error;
+  }
+  const seconds = console.elapsed();
+  await qemu.stop();
+  await console.close();
+  if (failure && options.signal?.aborted) {
+    failure = console.failure(`aborted (${String(options.signal.reason ?? 'cancelled')})`);
+  }
+  if (!failure && options.saveVarsTo) {
+    if (!qemu.varsPath) failure = console.failure('saveVarsTo was given but this run has no OVMF variable store');
+    else {
+      await mkdir(dirname(options.saveVarsTo), { recursive: true });
+      await copyFile(qemu.varsPath, options.saveVarsTo);
+    }
+  }
+  const result: BootTestResult = {
+    scenario: plan.name,
+    passed: !failure,
+    failure: failure ? (failure instanceof BootTestError ? failure.reason : String(failure)) : undefined,
+    accel: qemu.accel,
+    qemuCommand,
+    markers: console.markers,
+    commands,
+    seconds,
+  };
+  await writeFile(join(options.outDir, RESULT_JSON), JSON.stringify(result, null, 2) + '\n');
+  if (failure) throw failure;
+  return result;
+}
+
+/** The command a user pastes to rerun: OVMF needs its private variable-store copy first. */
+function reproductionCommand(plan: ScenarioPlan, commandLine: string, varsPath: string | undefined): string {
+  const firmware = plan.qemu.firmware;
+  if (firmware.type !== 'ovmf' || !varsPath) return commandLine;
+  return `${shellQuote(['mkdir', '-p', dirname(varsPath)])} && ${shellQuote(['cp', firmware.varsTemplate, varsPath])} && ${commandLine}`;
+}

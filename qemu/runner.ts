@@ -1,0 +1,124 @@
+// Starts QEMU for one run and guarantees it ends: on stop(), on abort, on the caller's exit
+// (execa's cleanup) and, as a last resort, SIGKILL when SIGTERM is ignored.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
+import { execa, type ResultPromise } from 'execa';
+import { detectAccelerator, type Accelerator } from './accel.js';
+import { writableVarsCopy } from './firmware.js';
+import { buildQemuArgs, type QemuConfig } from './qemu-config.js';
+import { shellQuote } from './shell-quote.js';
+
+export const QEMU_BINARY = 'qemu-system-x86_64';
+
+export interface QemuLaunchOptions {
+  /** Scratch directory of this run (holds the OVMF variable store copy). */
+  runDir: string;
+  /** Path or command name of qemu-system-x86_64. */
+  binary?: string;
+  /** Default: detectAccelerator(). */
+  accel?: Accelerator;
+  /** Aborting kills QEMU. */
+  signal?: AbortSignal;
+  /** The whole environment QEMU gets (default: this process's). */
+  env?: Record<string, string>;
+}
+
+export interface QemuExit {
+  exitCode?: number;
+  signal?: string;
+  /** Why it could not start or run (spawn failure), if so. */
+  error?: string;
+  /** QEMU's own messages (stderr). */
+  stderr: string;
+}
+
+/** How long QEMU gets to exit after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 3000;
+
+export class QemuInstance {
+  /** QEMU's arguments (without the binary). */
+  readonly args: string[];
+  /** The exact command, shell-quoted: paste it into a terminal to rerun by hand. */
+  readonly commandLine: string;
+  /** performance.now() just before the spawn: markers count from here. */
+  readonly startedAt: number;
+  /** The serial console's output (QEMU stdout) and input (QEMU stdin). */
+  readonly serialOut: Readable;
+  readonly serialIn: Writable;
+  /** Resolves (never rejects) when QEMU has exited. */
+  readonly exited: Promise<QemuExit>;
+  private exitInfo?: QemuExit;
+
+  constructor(
+    readonly binary: string,
+    args: string[],
+    readonly accel: Accelerator,
+    /** This run's writable OVMF variable store (OVMF only). */
+    readonly varsPath: string | undefined,
+    options: QemuLaunchOptions,
+  ) {
+    this.args = args;
+    this.commandLine = shellQuote([binary, ...args]);
+    this.startedAt = performance.now();
+    const child: ResultPromise = execa(binary, args, {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      cleanup: true,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: KILL_GRACE_MS,
+      ...(options.env ? { env: options.env, extendEnv: false } : {}),
+    });
+    this.serialOut = child.stdout!;
+    this.serialIn = child.stdin!;
+    this.child = child;
+    this.exited = child.then((result) => {
+      this.exitInfo = {
+        exitCode: result.exitCode,
+        signal: result.signal,
+        error: result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
+        stderr: String(result.stderr ?? '').trim(),
+      };
+      return this.exitInfo;
+    });
+  }
+
+  private readonly child: ResultPromise;
+
+  get running(): boolean {
+    return this.exitInfo === undefined;
+  }
+
+  /** Ends QEMU (SIGTERM, SIGKILL after a grace period) and waits until it is gone. */
+  async stop(): Promise<QemuExit> {
+    if (this.running) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  /** One line saying how QEMU ended, with its stderr: for "stream ended" failures. */
+  async describeExit(): Promise<string> {
+    const exit = await this.exited;
+    const how = exit.error
+      ? `QEMU could not run (${exit.error})`
+      : exit.signal
+        ? `QEMU was killed by ${exit.signal}`
+        : `QEMU exited with code ${exit.exitCode}`;
+    return exit.stderr ? `${how}; QEMU said: ${exit.stderr.split('\n').slice(-5).join(' / ')}` : how;
+  }
+}
+
+export async function startQemu(config: QemuConfig, options: QemuLaunchOptions): Promise<QemuInstance> {
+  options.signal?.throwIfAborted();
+  await mkdir(options.runDir, { recursive: true });
+  const accel = options.accel ?? (await detectAccelerator());
+  const varsPath =
+    config.firmware.type === 'ovmf'
+      ? await writableVarsCopy(config.firmware.varsTemplate, join(options.runDir, 'efivars.fd'))
+      : undefined;
+  const args = buildQemuArgs(config, { accel, varsPath });
+  return new QemuInstance(options.binary ?? QEMU_BINARY, args, accel, varsPath, options);
+}

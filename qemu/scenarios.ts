@@ -1,0 +1,286 @@
+// The boot-test scenarios: each a function from its inputs (image paths, firmware) to a QEMU
+// configuration plus an expect script. Pure: no I/O, so the plans are unit-testable and their
+// JSON form can enter a node's key.
+import { DEFAULT_FATAL_PATTERNS, type FatalPattern } from './expect.js';
+import { requireFirmware, type FirmwareSet } from './firmware.js';
+import type { DirectKernelBoot, DriveConfig, FirmwareConfig, Machine, QemuConfig } from './qemu-config.js';
+import type { ScriptStep } from './script.js';
+
+export type ScenarioName =
+  | 'uefi'
+  | 'bios'
+  | 'uefi-disk'
+  | 'bios-disk'
+  | 'secure-boot-enroll'
+  | 'secure-boot'
+  | 'secure-boot-refuses-tampered'
+  | 'slot-b'
+  | 'direct-kernel';
+
+export interface ScenarioPlan {
+  name: ScenarioName;
+  description: string;
+  qemu: QemuConfig;
+  fatalPatterns: readonly FatalPattern[];
+  steps: ScriptStep[];
+}
+
+// Budgets: 3x the boot times seen under TCG on 2 shared cores (boot-facts.md: UEFI 11-15 s,
+// BIOS 7-9 s, Secure Boot 11-16 s, enrollment boot ~5 s). Each step gets the whole budget.
+export const BOOT_BUDGET_MS = { uefi: 45_000, bios: 30_000, secureBoot: 50_000, enrollment: 30_000 } as const;
+/** A command in the live shell answers within ~0.3 s; this leaves room for a loaded machine. */
+export const COMMAND_TIMEOUT_MS = 20_000;
+/** How long the refused-image test watches for a kernel that must not start. */
+export const NO_KERNEL_WINDOW_MS = 20_000;
+export const DEFAULT_MEMORY_MIB = 1024;
+
+/** The initramfs's contract: its lines start with `initramfs: ` (so the kernel is running). */
+const INITRAMFS_LINE = /initramfs: /;
+const ISOLINUX_BANNER = /ISOLINUX \d/;
+/** Any sign of a started kernel, `quiet` or not. */
+const KERNEL_STARTED = /EFI stub: |Linux version \d|initramfs: /;
+
+const UEFI_FATAL: readonly FatalPattern[] = [
+  ...DEFAULT_FATAL_PATTERNS,
+  { pattern: 'No bootable option or device was found', reason: 'OVMF found nothing to boot' },
+  { pattern: /^Shell> /m, reason: 'OVMF fell back to the UEFI shell: nothing bootable' },
+];
+
+const BIOS_FATAL: readonly FatalPattern[] = [
+  ...DEFAULT_FATAL_PATTERNS,
+  { pattern: 'No bootable device', reason: 'SeaBIOS found nothing to boot' },
+  { pattern: 'Boot failed', reason: 'SeaBIOS could not boot the medium' },
+  { pattern: 'Could not find kernel image', reason: 'isolinux did not find the kernel named in isolinux.cfg' },
+];
+
+export interface IsoScenarioInputs {
+  /** The hybrid ISO under test. */
+  iso: string;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}
+
+export interface SecureBootInputs extends IsoScenarioInputs {
+  /** OVMF variable store with the variant's PK/KEK/db enrolled (see secureBootEnrollScenario). */
+  enrolledVars: string;
+}
+
+export interface EnrollmentInputs {
+  /** FAT image: db-signed systemd-boot, /loader/keys/auto/{PK,KEK,db}.auth, `secure-boot-enroll force`. */
+  enrollmentDisk: string;
+  firmware: FirmwareSet;
+}
+
+export interface SlotBInputs {
+  /** GPT disk: ESP whose default entry is the system-b UKI + partition `system-b` (see slot-disk.ts). */
+  disk: string;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}
+
+export interface DirectKernelInputs {
+  machine: Machine;
+  firmware: FirmwareSet;
+  boot: DirectKernelBoot;
+  memoryMiB?: number;
+  /** A pattern proving the kernel started (default: `Linux version`). */
+  kernelMarker?: RegExp;
+  /** Commands to run once the shell answers (each must exit 0). */
+  commands?: string[];
+}
+
+/** The checks every live ISO boot ends with: a root shell, on the expected firmware path. */
+function liveShellChecks(firmware: 'uefi' | 'bios'): ScriptStep[] {
+  return [
+    { kind: 'run', command: 'cat /proc/cmdline', timeoutMs: COMMAND_TIMEOUT_MS },
+    { kind: 'run', command: 'id -u', timeoutMs: COMMAND_TIMEOUT_MS, output: /^0$/ },
+    // /sys/firmware/efi exists only when the kernel was started by UEFI firmware.
+    { kind: 'run', command: 'test -d /sys/firmware/efi', timeoutMs: COMMAND_TIMEOUT_MS, exitCode: firmware === 'uefi' ? 0 : 1 },
+  ];
+}
+
+function ovmf(firmware: FirmwareSet, scenario: string): FirmwareConfig {
+  return {
+    type: 'ovmf',
+    code: requireFirmware(firmware, 'ovmf-code', scenario).path,
+    varsTemplate: requireFirmware(firmware, 'ovmf-vars', scenario).path,
+  };
+}
+
+function secureOvmf(firmware: FirmwareSet, vars: string, scenario: string): FirmwareConfig {
+  return { type: 'ovmf', code: requireFirmware(firmware, 'ovmf-code-secboot', scenario).path, varsTemplate: vars, secureBoot: true };
+}
+
+function seabios(firmware: FirmwareSet, scenario: string): FirmwareConfig {
+  return { type: 'seabios', bios: requireFirmware(firmware, 'seabios', scenario).path };
+}
+
+function uefiLiveBoot(name: ScenarioName, description: string, inputs: IsoScenarioInputs, drive: DriveConfig): ScenarioPlan {
+  return {
+    name,
+    description,
+    qemu: { machine: 'q35', memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB, firmware: ovmf(inputs.firmware, name), drives: [drive] },
+    fatalPatterns: UEFI_FATAL,
+    steps: [
+      { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.uefi },
+      { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.uefi },
+      ...liveShellChecks('uefi'),
+    ],
+  };
+}
+
+function biosLiveBoot(name: ScenarioName, description: string, inputs: IsoScenarioInputs, drive: DriveConfig): ScenarioPlan {
+  return {
+    name,
+    description,
+    qemu: { machine: 'pc', memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB, firmware: seabios(inputs.firmware, name), drives: [drive] },
+    fatalPatterns: BIOS_FATAL,
+    steps: [
+      // isolinux.cfg has `SERIAL 0 115200`, so its banner is the bootloader's marker.
+      { kind: 'expect', marker: 'bootloader', pattern: ISOLINUX_BANNER, timeoutMs: BOOT_BUDGET_MS.bios },
+      { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.bios },
+      { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.bios },
+      ...liveShellChecks('bios'),
+    ],
+  };
+}
+
+/** q35 + OVMF, the ISO as a CD-ROM (AHCI): El Torito -> ESP -> systemd-boot -> UKI -> live root shell. */
+export function uefiScenario(inputs: IsoScenarioInputs): ScenarioPlan {
+  return uefiLiveBoot('uefi', 'UEFI boot from CD-ROM to the live root shell', inputs, { type: 'cdrom', file: inputs.iso, bus: 'ide' });
+}
+
+/** pc + SeaBIOS, the ISO as an IDE CD-ROM: isolinux -> kernel + initramfs -> live root shell. */
+export function biosScenario(inputs: IsoScenarioInputs): ScenarioPlan {
+  return biosLiveBoot('bios', 'BIOS boot from CD-ROM (isolinux) to the live root shell', inputs, { type: 'cdrom', file: inputs.iso, bus: 'ide' });
+}
+
+/** The ISO as a virtio disk (as written to a USB stick): UEFI through the GPT/MBR ESP partition. */
+export function uefiDiskScenario(inputs: IsoScenarioInputs): ScenarioPlan {
+  return uefiLiveBoot('uefi-disk', 'UEFI boot of the ISO as a disk to the live root shell', inputs, { type: 'virtio-disk', file: inputs.iso, readonly: true });
+}
+
+/** The ISO as a virtio disk: BIOS through the isohybrid MBR. */
+export function biosDiskScenario(inputs: IsoScenarioInputs): ScenarioPlan {
+  return biosLiveBoot('bios-disk', 'BIOS boot of the ISO as a disk (isohybrid MBR) to the live root shell', inputs, { type: 'virtio-disk', file: inputs.iso, readonly: true });
+}
+
+/**
+ * Boot 1 of Secure Boot: OVMF (SMM build) in setup mode boots the enrollment disk; systemd-boot
+ * enrolls PK/KEK/db from /loader/keys/auto and resets, which ends QEMU (-no-reboot). The run's
+ * variable store is then the enrolled store (keep it: runBootTest's saveVarsTo).
+ */
+export function secureBootEnrollScenario(inputs: EnrollmentInputs): ScenarioPlan {
+  const name = 'secure-boot-enroll';
+  const varsTemplate = requireFirmware(inputs.firmware, 'ovmf-vars', name).path;
+  return {
+    name,
+    description: "Enroll the variant's PK/KEK/db into a fresh OVMF variable store",
+    qemu: {
+      machine: 'q35',
+      memoryMiB: 256,
+      firmware: secureOvmf(inputs.firmware, varsTemplate, name),
+      drives: [{ type: 'virtio-disk', file: inputs.enrollmentDisk, readonly: true }],
+    },
+    fatalPatterns: [
+      ...UEFI_FATAL,
+      { pattern: /Failed to (?:enroll|write|open|read|load)[^\n]*/i, reason: 'systemd-boot could not enroll the keys' },
+    ],
+    steps: [
+      { kind: 'expect', marker: 'enrolling', pattern: /Enrolling secure boot keys/i, timeoutMs: BOOT_BUDGET_MS.enrollment },
+      { kind: 'exit', marker: 'reset', timeoutMs: BOOT_BUDGET_MS.enrollment },
+    ],
+  };
+}
+
+/** Boot 2: the ISO with Secure Boot enforced by the enrolled keys reaches the live shell. */
+export function secureBootScenario(inputs: SecureBootInputs): ScenarioPlan {
+  const name = 'secure-boot';
+  return {
+    name,
+    description: 'UEFI boot with Secure Boot enforced (own PK/KEK/db) to the live root shell',
+    qemu: {
+      machine: 'q35',
+      memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
+      drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
+    },
+    fatalPatterns: UEFI_FATAL,
+    steps: [
+      { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.secureBoot },
+      { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.secureBoot },
+      ...liveShellChecks('uefi'),
+      // The kernel's own verdict (`quiet` hides it from the console, not from dmesg).
+      { kind: 'run', command: "dmesg | grep 'Secure boot enabled'", timeoutMs: COMMAND_TIMEOUT_MS },
+    ],
+  };
+}
+
+/**
+ * The negative case: the same ISO with one byte of the default UKI's .cmdline changed after
+ * signing. The firmware must refuse it (`Access Denied`) and no kernel may start. Only that ISO
+ * is attached: OVMF falls through to any other bootable medium after a refusal.
+ */
+export function secureBootRefusesTamperedScenario(inputs: SecureBootInputs): ScenarioPlan {
+  const name = 'secure-boot-refuses-tampered';
+  return {
+    name,
+    description: 'Secure Boot refuses a UKI changed after signing; no kernel starts',
+    qemu: {
+      machine: 'q35',
+      memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
+      drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
+    },
+    // `Access Denied` is the expected outcome here, not a failure.
+    fatalPatterns: UEFI_FATAL.filter((fatal) => fatal.pattern !== 'Access Denied'),
+    steps: [
+      { kind: 'expect', marker: 'refused', pattern: 'Access Denied', timeoutMs: BOOT_BUDGET_MS.secureBoot },
+      { kind: 'absent', pattern: KERNEL_STARTED, windowMs: NO_KERNEL_WINDOW_MS, what: 'a started kernel' },
+    ],
+  };
+}
+
+/**
+ * The installed A/B layout: the disk's ESP boots the system-b UKI by default, and its initramfs
+ * must find `root=LABEL=system-b` (a filesystem label or a GPT partition name).
+ */
+export function slotBScenario(inputs: SlotBInputs): ScenarioPlan {
+  const name = 'slot-b';
+  return {
+    name,
+    description: 'UEFI boot of the system-b slot from an A/B disk; root=LABEL=system-b',
+    qemu: {
+      machine: 'q35',
+      memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
+      firmware: ovmf(inputs.firmware, name),
+      // Writable through a throwaway overlay: the system may write to `var`, the image stays as built.
+      drives: [{ type: 'virtio-disk', file: inputs.disk, readonly: false, snapshot: true }],
+    },
+    fatalPatterns: UEFI_FATAL,
+    steps: [
+      { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.uefi },
+      { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.uefi },
+      { kind: 'run', command: 'cat /proc/cmdline', timeoutMs: COMMAND_TIMEOUT_MS, output: /(^|\s)root=LABEL=system-b(\s|$)/ },
+      { kind: 'run', command: 'id -u', timeoutMs: COMMAND_TIMEOUT_MS, output: /^0$/ },
+    ],
+  };
+}
+
+/** -kernel/-initrd boot (no bootloader, no ISO): proves the runner, firmware and expect engine. */
+export function directKernelScenario(inputs: DirectKernelInputs): ScenarioPlan {
+  const name = 'direct-kernel';
+  const firmware = inputs.machine === 'pc' ? seabios(inputs.firmware, name) : ovmf(inputs.firmware, name);
+  const budget = inputs.machine === 'pc' ? BOOT_BUDGET_MS.bios : BOOT_BUDGET_MS.uefi;
+  return {
+    name,
+    description: `direct kernel boot on ${inputs.machine} to a shell`,
+    qemu: { machine: inputs.machine, memoryMiB: inputs.memoryMiB ?? 512, firmware, drives: [], directKernel: inputs.boot },
+    fatalPatterns: inputs.machine === 'pc' ? BIOS_FATAL : UEFI_FATAL,
+    steps: [
+      { kind: 'expect', marker: 'kernel', pattern: inputs.kernelMarker ?? /Linux version \d/, timeoutMs: budget },
+      { kind: 'shell', marker: 'shell', timeoutMs: budget },
+      ...(inputs.commands ?? []).map((command): ScriptStep => ({ kind: 'run', command, timeoutMs: COMMAND_TIMEOUT_MS })),
+    ],
+  };
+}
