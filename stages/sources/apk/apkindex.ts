@@ -256,7 +256,7 @@ function finishRecord(record: RecordBuilder, where: string, warnings: string[]):
   pkg.installIf = optional('i', i);
   pkg.replaces = optional('r', r);
   if (record.unknownUpper !== undefined) {
-    pkg.uninstallable = `unknown index field ${record.unknownUpper}: (needs a newer apk); update the resolver or drop the package`;
+    pkg.uninstallable = `unknown index field "${record.unknownUpper}:" (it needs a newer apk): update the resolver or drop the package`;
   }
   return pkg;
 }
