@@ -1,0 +1,606 @@
+// One downloaded APK v2 package: verified, then unpacked natively (no tar, no apk, no root).
+//
+// An .apk is three concatenated gzip members: signature (a cut tar of `.SIGN.*`), control (a cut
+// tar: .PKGINFO and scripts) and data (a full tar of the files, each regular file and symlink
+// with a pax `APK-TOOLS.checksum.SHA1`). Trust flows: the signed index gives size and `C:`
+// (SHA-1 of the compressed control member); the control member is signed; its .PKGINFO gives
+// `datahash` (SHA-256 of the compressed data member); the data tar gives per-file checksums.
+//
+// Output directory:
+//   root/           the file tree: files, dirs, symlinks, hardlinks. Devices and fifos are only
+//                   in the manifest; owners and setuid bits too (nothing is chowned, modes on
+//                   disk are `mode & 0o777` plus owner rw for files, owner rwx for dirs).
+//   manifest.json   the tree manifest (stages/manifest.ts): the truth about every path.
+//   scripts/        install scripts without the leading dot (post-install, trigger, ...).
+//   pkginfo.json    .PKGINFO, parsed.
+// Hostile input is rejected with an ApkPackageError naming the package and entry; nothing is
+// ever written outside the output directory. On error the caller discards the directory.
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { chmod, link, mkdir, open, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { GzipFormatError, readLeadingGzipMembers } from '../../../formats/gzip-members.js';
+import { readBody, readTar, TarFormatError, type TarEntry } from '../../../formats/tar.js';
+import type { NodeSpec } from '../../../graph/node.js';
+import {
+  compareManifestPaths,
+  ManifestError,
+  normalizeManifestPath,
+  writeManifest,
+  type ManifestEntry,
+  type TreeManifest,
+} from '../../manifest.js';
+import {
+  ApkTrustError,
+  BadSignatureError,
+  loadTrustedKeys,
+  MissingSignatureError,
+  readSignatureSegment,
+  verifyApkSignatures,
+  type TrustedKeys,
+} from './trust.js';
+
+/** Why a package was refused; tests and callers switch on this. */
+export type ApkRejectReason =
+  | 'size' // file size differs from the index's S:
+  | 'gzip' // not gzip, corrupt or truncated member
+  | 'format' // segments or control entries not as APK v2 requires
+  | 'signature-missing'
+  | 'signature-unknown-key'
+  | 'signature-bad'
+  | 'control-checksum' // control member does not match the index's C:
+  | 'pkginfo' // .PKGINFO missing, malformed, or for another package
+  | 'data-checksum' // data member does not match .PKGINFO datahash
+  | 'file-checksum' // a file does not match its APK-TOOLS.checksum.*
+  | 'unsafe-path' // absolute, `..`, through a symlink or non-directory, duplicate
+  | 'unsafe-link' // hardlink to outside, to a missing or non-regular entry
+  | 'tar'; // malformed data tar
+
+export class ApkPackageError extends Error {
+  constructor(
+    readonly reason: ApkRejectReason,
+    /** `name-version` of the package (or the file name when unknown). */
+    readonly pkg: string,
+    message: string,
+    /** The archive entry concerned, when there is one. */
+    readonly entry?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${pkg}${entry !== undefined ? ` (entry ${JSON.stringify(entry)})` : ''}: ${message}`, options);
+    this.name = 'ApkPackageError';
+  }
+}
+
+/** What the signed index says about the package. */
+export interface ApkExpectation {
+  name: string;
+  version: string;
+  /** `S:` in bytes. */
+  size: number;
+  /** `C:`: `Q1` + base64 SHA-1 (or `Q2` + base64 SHA-256) of the compressed control member. */
+  checksum: string;
+}
+
+export interface UnpackApkOptions {
+  /** The downloaded .apk. */
+  apkPath: string;
+  expected: ApkExpectation;
+  keys: TrustedKeys;
+  /** Fresh, empty directory that receives root/, manifest.json, scripts/, pkginfo.json. */
+  outDir: string;
+  signal?: AbortSignal;
+}
+
+/** .PKGINFO, parsed. Multi-valued keys are lists; everything is also kept verbatim in `fields`. */
+export interface PkgInfo {
+  pkgname: string;
+  pkgver: string;
+  pkgdesc?: string;
+  url?: string;
+  builddate?: number;
+  packager?: string;
+  /** Installed size in bytes as the packager computed it. */
+  size?: number;
+  arch?: string;
+  origin?: string;
+  commit?: string;
+  maintainer?: string;
+  license?: string;
+  provider_priority?: number;
+  replaces_priority?: number;
+  /** SHA-256 (hex) of the compressed data member. */
+  datahash?: string;
+  depend: string[];
+  provides: string[];
+  replaces: string[];
+  install_if: string[];
+  /** Paths (globs) whose change runs the package's trigger script. */
+  triggers: string[];
+  /** Every `key = value` line, in file order. */
+  fields: Array<[string, string]>;
+}
+
+export interface UnpackApkResult {
+  pkginfo: PkgInfo;
+  manifest: TreeManifest;
+  /** Names of the scripts written to scripts/ (`post-install`, `trigger`, ...). */
+  scripts: string[];
+  /** Key whose signature verified. */
+  signedBy: string;
+  stats: { entries: number; files: number; bytes: number; compressedBytes: number };
+}
+
+/** The control scripts apk knows; anything else in the control segment is not installed. */
+export const APK_SCRIPT_NAMES = [
+  'pre-install',
+  'post-install',
+  'pre-upgrade',
+  'post-upgrade',
+  'pre-deinstall',
+  'post-deinstall',
+  'trigger',
+] as const;
+
+/** `Q1` + base64(SHA-1), the form of an APKINDEX `C:` field. */
+export function apkQ1Checksum(bytes: Uint8Array): string {
+  return `Q1${createHash('sha1').update(bytes).digest('base64')}`;
+}
+
+/** Verifies the package, then unpacks it into `outDir`. See the file header for the layout. */
+export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkResult> {
+  const { apkPath, expected, keys, outDir } = options;
+  const pkg = `${expected.name}-${expected.version}`;
+  const label = `${pkg}.apk`;
+  const reject = (reason: ApkRejectReason, message: string, entry?: string, cause?: unknown): never => {
+    throw new ApkPackageError(reason, pkg, message, entry, cause === undefined ? undefined : { cause });
+  };
+
+  // 1. Size against the index, before reading anything else.
+  const { size } = await stat(apkPath);
+  if (size > expected.size) {
+    reject('size', `file has ${size} bytes, more data than the ${expected.size} the index declares (S:)`);
+  }
+  if (size < expected.size) reject('size', `file has ${size} of the ${expected.size} bytes the index declares: truncated download`);
+
+  // 2. Signature and control members, located by their compressed byte ranges. The signature
+  //    segment is looked at first, so an unsigned package is reported as such.
+  let head: Buffer;
+  let controlMember;
+  let signatures;
+  try {
+    const first = await readLeadingGzipMembers(apkPath, 1, { label, maxBytes: 16 << 20 });
+    signatures = await readSignatureSegment(first.members[0].data, label);
+    if (signatures.length === 0) {
+      reject('signature-missing', 'not signed: the first segment holds no .SIGN.* entry (refusing unsigned packages)');
+    }
+    const leading = await readLeadingGzipMembers(apkPath, 2, { label, maxBytes: 16 << 20 });
+    controlMember = leading.members[1];
+    head = leading.head;
+  } catch (err) {
+    if (err instanceof GzipFormatError) return reject('gzip', err.message, undefined, err);
+    if (err instanceof TarFormatError) return reject('format', err.message, undefined, err);
+    throw err;
+  }
+  const controlBytes = head.subarray(controlMember.start, controlMember.end);
+  if (controlMember.end >= size) reject('format', 'no data segment after the control segment');
+
+  // 3. The control member is the one the index describes.
+  const actual = controlChecksum(controlBytes, expected.checksum);
+  if (actual === undefined) reject('control-checksum', `index checksum ${expected.checksum} is not a Q1/Q2 checksum`);
+  if (actual !== expected.checksum) {
+    reject('control-checksum', `control checksum ${actual} differs from the index's ${expected.checksum}: not the package the index lists`);
+  }
+
+  // 4. Signed by a trusted key.
+  let signedBy: string;
+  try {
+    signedBy = verifyApkSignatures(keys, signatures, controlBytes, label).keyName;
+  } catch (err) {
+    if (err instanceof MissingSignatureError) return reject('signature-missing', err.message, undefined, err);
+    if (err instanceof BadSignatureError) return reject('signature-bad', err.message, undefined, err);
+    if (err instanceof ApkTrustError) return reject('signature-unknown-key', err.message, undefined, err);
+    throw err;
+  }
+
+  // 5. Control segment: .PKGINFO and scripts.
+  const control = await readControl(controlMember.data, pkg, reject);
+  const pkginfo = control.pkginfo;
+  if (pkginfo.pkgname !== expected.name || pkginfo.pkgver !== expected.version) {
+    reject('pkginfo', `.PKGINFO is for ${pkginfo.pkgname}-${pkginfo.pkgver}, the index says ${pkg}`, '.PKGINFO');
+  }
+  if (!pkginfo.datahash || !/^[0-9a-f]{64}$/.test(pkginfo.datahash)) {
+    reject('pkginfo', '.PKGINFO has no valid datahash (packages signed without a data hash are not supported)', '.PKGINFO');
+  }
+
+  // 6. Data segment, streamed: hashed as compressed bytes, unpacked as it decompresses.
+  const rootDir = join(outDir, 'root');
+  await mkdir(rootDir, { mode: 0o755 });
+  const tree = new SafeTreeWriter(rootDir, pkg, reject);
+  const dataStart = controlMember.end;
+  const dataHash = createHash('sha256');
+  const file = createReadStream(apkPath, { start: dataStart, highWaterMark: 1 << 20 });
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      dataHash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  const gunzip = createGunzip({ chunkSize: 256 << 10 });
+  let streamError: Error | undefined;
+  pipeline(file, tap, gunzip, (err) => {
+    if (err) streamError = err;
+  });
+  try {
+    for await (const entry of readTar(gunzip, { label: `${label} data` })) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      await tree.add(entry);
+    }
+  } catch (err) {
+    if (err instanceof ApkPackageError) throw err;
+    const cause = streamError ?? err;
+    if ((cause as NodeJS.ErrnoException).code?.startsWith?.('Z_')) {
+      reject('gzip', `data member: ${(cause as Error).message} (truncated or corrupt gzip)`, undefined, cause);
+    }
+    if (cause instanceof TarFormatError) reject('tar', cause.message, undefined, cause);
+    throw cause;
+  } finally {
+    gunzip.destroy();
+    file.destroy();
+  }
+  const datahash = dataHash.digest('hex');
+  if (datahash !== pkginfo.datahash) {
+    reject('data-checksum', `data member SHA-256 ${datahash} differs from .PKGINFO datahash ${pkginfo.datahash}`);
+  }
+  await tree.finish();
+
+  // 7. Results.
+  const manifest: TreeManifest = {
+    format: 'pipeline-tree-manifest',
+    version: 1,
+    package: { name: pkginfo.pkgname, version: pkginfo.pkgver },
+    entries: tree.entries(),
+  };
+  await writeManifest(join(outDir, 'manifest.json'), manifest);
+  const scriptsDir = join(outDir, 'scripts');
+  await mkdir(scriptsDir, { mode: 0o755 });
+  for (const [name, body] of control.scripts) await writeFile(join(scriptsDir, name), body, { mode: 0o755 });
+  await writeFile(join(outDir, 'pkginfo.json'), `${JSON.stringify(pkginfo, null, 2)}\n`);
+  return {
+    pkginfo,
+    manifest,
+    scripts: [...control.scripts.keys()],
+    signedBy,
+    stats: { entries: manifest.entries.length, ...tree.stats, compressedBytes: size - dataStart },
+  };
+}
+
+type Reject = (reason: ApkRejectReason, message: string, entry?: string, cause?: unknown) => never;
+
+function controlChecksum(controlBytes: Buffer, expected: string): string | undefined {
+  if (expected.startsWith('Q1')) return apkQ1Checksum(controlBytes);
+  if (expected.startsWith('Q2')) return `Q2${createHash('sha256').update(controlBytes).digest('base64')}`;
+  return undefined;
+}
+
+async function readControl(
+  tar: Buffer,
+  pkg: string,
+  reject: Reject,
+): Promise<{ pkginfo: PkgInfo; scripts: Map<string, Buffer> }> {
+  let pkginfoText: string | undefined;
+  const scripts = new Map<string, Buffer>();
+  try {
+    for await (const entry of readTar(tar, { allowMissingEnd: true, label: `${pkg}.apk control` })) {
+      if (!entry.path.startsWith('.') || entry.path.includes('/')) {
+        reject('format', 'data entry inside the control segment (segments out of order?)', entry.path);
+      }
+      if (entry.type !== 'file') reject('format', `control entry is a ${entry.type}, expected a file`, entry.path);
+      if (entry.path === '.PKGINFO') {
+        pkginfoText = (await readBody(entry, 4 << 20)).toString('utf8');
+      } else if (entry.path === '.INSTALL') {
+        reject('format', 'APK v1 install script: not supported', entry.path);
+      } else if ((APK_SCRIPT_NAMES as readonly string[]).includes(entry.path.slice(1))) {
+        scripts.set(entry.path.slice(1), await readBody(entry, 4 << 20));
+      }
+      // Other control entries (.BUILDINFO...) are metadata apk does not install either.
+    }
+  } catch (err) {
+    if (err instanceof TarFormatError) reject('format', err.message, undefined, err);
+    throw err;
+  }
+  if (pkginfoText === undefined) reject('pkginfo', 'control segment has no .PKGINFO');
+  let pkginfo: PkgInfo;
+  try {
+    pkginfo = parsePkgInfo(pkginfoText!, `${pkg}.apk .PKGINFO`);
+  } catch (err) {
+    return reject('pkginfo', (err as Error).message, '.PKGINFO', err);
+  }
+  return { pkginfo, scripts };
+}
+
+/** Parses .PKGINFO text (`key = value` lines, `#` comments). Throws on malformed lines. */
+export function parsePkgInfo(text: string, where = '.PKGINFO'): PkgInfo {
+  const fields: Array<[string, string]> = [];
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const split = line.indexOf(' = ');
+    if (split <= 0) throw new Error(`${where}:${index + 1}: expected "key = value", got ${JSON.stringify(line)}`);
+    fields.push([line.slice(0, split), line.slice(split + 3)]);
+  }
+  const last = (key: string): string | undefined => fields.filter(([k]) => k === key).at(-1)?.[1];
+  const all = (key: string): string[] =>
+    fields.filter(([k]) => k === key).flatMap(([, value]) => value.split(/\s+/).filter(Boolean));
+  const integer = (key: string): number | undefined => {
+    const value = last(key);
+    if (value === undefined) return undefined;
+    if (!/^-?[0-9]+$/.test(value)) throw new Error(`${where}: ${key} = ${JSON.stringify(value)} is not an integer`);
+    return Number(value);
+  };
+  const pkgname = last('pkgname');
+  const pkgver = last('pkgver');
+  if (!pkgname || !pkgver) throw new Error(`${where}: pkgname and pkgver are required`);
+  const info: PkgInfo = {
+    pkgname,
+    pkgver,
+    depend: all('depend'),
+    provides: all('provides'),
+    replaces: all('replaces'),
+    install_if: all('install_if'),
+    triggers: all('triggers'),
+    fields,
+  };
+  for (const key of ['pkgdesc', 'url', 'packager', 'arch', 'origin', 'commit', 'maintainer', 'license', 'datahash'] as const) {
+    const value = last(key);
+    if (value !== undefined) info[key] = value;
+  }
+  for (const key of ['builddate', 'size', 'provider_priority', 'replaces_priority'] as const) {
+    const value = integer(key);
+    if (value !== undefined) info[key] = value;
+  }
+  return info;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing the tree. Every path is checked against what this package has already created, so
+// nothing is written through a symlink, into a non-directory, or outside the root. The output
+// directory is fresh, so what we have created is exactly what is on disk.
+
+const SMALL_FILE = 256 << 10;
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+const CHECKSUM_PREFIX = 'APK-TOOLS.checksum.';
+const CHECKSUM_ALGORITHMS: Record<string, string> = { SHA1: 'sha1', MD5: 'md5' };
+
+type Seen = ManifestEntry['type'] | 'implicit-dir';
+
+class SafeTreeWriter {
+  private readonly seen = new Map<string, Seen>();
+  private readonly manifest = new Map<string, ManifestEntry>();
+  private readonly dirs: string[] = [];
+  readonly stats = { files: 0, bytes: 0 };
+
+  constructor(
+    private readonly root: string,
+    private readonly pkg: string,
+    private readonly reject: Reject,
+  ) {}
+
+  async add(entry: TarEntry): Promise<void> {
+    let path: string | undefined;
+    try {
+      path = normalizeManifestPath(entry.path);
+    } catch (err) {
+      if (err instanceof ManifestError) this.reject('unsafe-path', `${err.message}: refusing to write outside the tree`, entry.path);
+      throw err;
+    }
+    if (path === undefined) return; // the root directory itself
+    await this.prepareParents(path, entry.path);
+
+    const existing = this.seen.get(path);
+    if (existing !== undefined && !(entry.type === 'dir' && (existing === 'dir' || existing === 'implicit-dir'))) {
+      const was = existing === 'implicit-dir' ? 'directory' : existing;
+      this.reject('unsafe-path', `path appears twice (already a ${was})`, entry.path);
+    }
+    const base: ManifestEntry = {
+      path,
+      type: entry.type,
+      mode: entry.mode,
+      uid: entry.uid,
+      gid: entry.gid,
+      uname: entry.uname,
+      gname: entry.gname,
+    };
+    const xattrNames = Object.keys(entry.xattrs);
+    if (xattrNames.length > 0) {
+      base.xattrs = Object.fromEntries(xattrNames.map((name) => [name, entry.xattrs[name].toString('base64')]));
+    }
+    const target = join(this.root, path);
+    switch (entry.type) {
+      case 'dir':
+        if (existing === undefined) {
+          await mkdir(target, { mode: 0o700 });
+          this.dirs.push(path);
+        }
+        break;
+      case 'file':
+        Object.assign(base, await this.writeFileEntry(entry, target));
+        break;
+      case 'symlink': {
+        const linkTarget = entry.linkTarget ?? '';
+        if (linkTarget === '' || linkTarget.includes('\0')) this.reject('unsafe-link', 'symlink without a target', entry.path);
+        this.checkDeclaredChecksum(entry, Buffer.from(linkTarget));
+        await symlink(linkTarget, target);
+        base.target = linkTarget;
+        break;
+      }
+      case 'hardlink':
+        base.link = await this.linkEntry(entry, target);
+        break;
+      case 'char':
+      case 'block':
+        base.devmajor = entry.devmajor;
+        base.devminor = entry.devminor;
+        break;
+      case 'fifo':
+        break;
+    }
+    this.seen.set(path, entry.type);
+    this.manifest.set(path, base);
+  }
+
+  /** Sets directory modes last, so read-only directories do not block their own contents. */
+  async finish(): Promise<void> {
+    for (const path of this.dirs) {
+      await chmod(join(this.root, path), (this.manifest.get(path)!.mode & 0o777) | 0o700);
+    }
+  }
+
+  entries(): ManifestEntry[] {
+    return [...this.manifest.values()].sort((a, b) => compareManifestPaths(a.path, b.path));
+  }
+
+  private async prepareParents(path: string, raw: string): Promise<void> {
+    const parts = path.split('/');
+    let missingFrom = -1;
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      const kind = this.seen.get(parent);
+      if (kind === undefined) {
+        if (missingFrom < 0) missingFrom = i;
+        this.seen.set(parent, 'implicit-dir');
+      } else if (kind === 'symlink') {
+        this.reject('unsafe-path', `parent ${parent} is a symlink: refusing to write through it`, raw);
+      } else if (kind !== 'dir' && kind !== 'implicit-dir') {
+        this.reject('unsafe-path', `parent ${parent} is a ${kind}, not a directory`, raw);
+      }
+    }
+    if (missingFrom > 0) {
+      // Every component was checked above: none is a symlink, so recursive mkdir stays inside.
+      await mkdir(join(this.root, ...parts.slice(0, -1)), { recursive: true, mode: 0o755 });
+    }
+  }
+
+  private async writeFileEntry(entry: TarEntry, target: string): Promise<Partial<ManifestEntry>> {
+    const declared = declaredChecksum(entry);
+    const own = declared ? createHash(declared.algorithm) : undefined;
+    const sha256 = createHash('sha256');
+    const mode = (entry.mode & 0o777) | 0o600;
+    if (entry.size <= SMALL_FILE) {
+      const parts: Buffer[] = [];
+      for await (const chunk of entry.body) parts.push(chunk);
+      const data = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      own?.update(data);
+      sha256.update(data);
+      await writeFile(target, data, { flag: CREATE_FLAGS, mode });
+    } else {
+      const handle = await open(target, CREATE_FLAGS, mode);
+      try {
+        for await (const chunk of entry.body) {
+          own?.update(chunk);
+          sha256.update(chunk);
+          await handle.write(chunk);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    if (declared && own) {
+      const actual = own.digest('hex');
+      if (actual !== declared.hex) {
+        this.reject('file-checksum', `content ${declared.name} ${actual} differs from the declared ${declared.hex}`, entry.path);
+      }
+    }
+    this.stats.files += 1;
+    this.stats.bytes += entry.size;
+    const digest: Partial<ManifestEntry> = { size: entry.size, sha256: sha256.digest('hex') };
+    if (declared) digest.packageDigest = `${declared.algorithm}:${declared.hex}`;
+    return digest;
+  }
+
+  private async linkEntry(entry: TarEntry, target: string): Promise<string> {
+    let linkPath: string | undefined;
+    try {
+      linkPath = normalizeManifestPath(entry.linkTarget ?? '');
+    } catch {
+      linkPath = undefined;
+    }
+    if (linkPath === undefined) {
+      this.reject('unsafe-link', `hardlink to ${JSON.stringify(entry.linkTarget)} points outside the tree`, entry.path);
+    }
+    let resolved = linkPath!;
+    if (this.seen.get(resolved) === 'hardlink') resolved = this.manifest.get(resolved)!.link!;
+    const kind = this.seen.get(resolved);
+    if (kind === undefined) {
+      this.reject('unsafe-link', `hardlink to ${JSON.stringify(entry.linkTarget)}, an entry not seen before it`, entry.path);
+    }
+    if (kind !== 'file') {
+      this.reject('unsafe-link', `hardlink to ${JSON.stringify(entry.linkTarget)}, a ${kind}, not a regular file`, entry.path);
+    }
+    await link(join(this.root, resolved), target);
+    return resolved;
+  }
+
+  /** abuild gives symlinks a checksum too: of the link target string. */
+  private checkDeclaredChecksum(entry: TarEntry, content: Buffer): void {
+    const declared = declaredChecksum(entry);
+    if (!declared) return;
+    const actual = createHash(declared.algorithm).update(content).digest('hex');
+    if (actual !== declared.hex) {
+      this.reject('file-checksum', `${declared.name} ${actual} differs from the declared ${declared.hex}`, entry.path);
+    }
+  }
+}
+
+/** The strongest `APK-TOOLS.checksum.<ALG>` pax record of an entry (SHA1 over MD5), if any. */
+function declaredChecksum(entry: TarEntry): { name: string; algorithm: string; hex: string } | undefined {
+  let best: { name: string; algorithm: string; hex: string } | undefined;
+  for (const name of ['MD5', 'SHA1']) {
+    const value = entry.pax[`${CHECKSUM_PREFIX}${name}`];
+    if (value !== undefined) best = { name, algorithm: CHECKSUM_ALGORITHMS[name], hex: value.toLowerCase() };
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Node factory
+
+export interface ApkUnpackNodeOptions extends ApkExpectation {
+  /** Node that downloaded the package; its output directory holds `fileName`. */
+  fetchNode: string;
+  /** Default `<name>-<version>.apk`. */
+  fileName?: string;
+  /** Project-relative directory of trusted `*.rsa.pub` keys (e.g. `variants/keys/demo`). */
+  keysDir: string;
+}
+
+/** `apk-unpack:<name>@<version>`: verify and unpack one downloaded package (shared by variants). */
+export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
+  const fileName = options.fileName ?? `${options.name}-${options.version}.apk`;
+  const expected: ApkExpectation = {
+    name: options.name,
+    version: options.version,
+    size: options.size,
+    checksum: options.checksum,
+  };
+  return {
+    id: `apk-unpack:${options.name}@${options.version}`,
+    kind: 'apk-unpack',
+    version: 1,
+    deps: { download: options.fetchNode },
+    files: [options.keysDir],
+    params: { ...expected, fileName },
+    description: `verify and unpack ${options.name} ${options.version}`,
+    async run(ctx) {
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const result = await unpackApk({
+        apkPath: join(ctx.dep('download'), fileName),
+        expected,
+        keys,
+        outDir: ctx.out,
+        signal: ctx.signal,
+      });
+      ctx.log(`${result.stats.files} files, ${result.stats.bytes} bytes, signed by ${result.signedBy}`);
+    },
+  };
+}
