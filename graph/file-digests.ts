@@ -1,7 +1,7 @@
 // Content digests of project files and host tools, with a stat cache so an unchanged file is not
 // re-read on every build. The stat cache only saves time: keys hold content digests, never
 // stats, so a stale or lost stat cache can cost a re-read but never a wrong key.
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, lstatSync, statSync } from 'node:fs';
 import { access, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { ConfigError } from './errors.js';
@@ -58,7 +58,7 @@ export class FileDigester {
   }
 
   private async compute(absPath: string): Promise<string> {
-    const st = await stat(absPath, { bigint: true });
+    const st = statSync(absPath, { bigint: true });
     const known = this.stats.get(absPath);
     const mtimeNs = st.mtimeNs.toString();
     const ctimeNs = st.ctimeNs.toString();
@@ -93,7 +93,7 @@ export class FileDigester {
   private async addPath(root: string, abs: string, out: Record<string, string>, nodeId: string, declared: string): Promise<void> {
     let st;
     try {
-      st = await lstat(abs);
+      st = lstatSync(abs);
     } catch {
       throw new ConfigError(`node ${nodeId} declares file '${declared}', which does not exist under ${root}`);
     }

@@ -2,7 +2,8 @@
 // `pipeline explain` diffs against and what `pipeline graph` calls stale or never built. They
 // live beside the store (records/<id>.json) and are written atomically.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyMaterial } from './key.js';
 
@@ -32,7 +33,8 @@ export class RecordBook {
 
   async read(id: string): Promise<NodeHistory | undefined> {
     try {
-      return JSON.parse(await readFile(this.path(id), 'utf8')) as NodeHistory;
+      // Synchronous: a small file read once per node on every build (see LocalStore.lookup).
+      return JSON.parse(readFileSync(this.path(id), 'utf8')) as NodeHistory;
     } catch {
       return undefined;
     }

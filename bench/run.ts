@@ -1,0 +1,18 @@
+// `npm run bench [-- name...]`: runs the benchmarks (all by default) and writes
+// bench/results/<name>.json for each.
+import { benchEngine } from './engine.js';
+
+const BENCHES: Record<string, () => Promise<object>> = {
+  engine: () => benchEngine(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((w) => !(w in BENCHES));
+if (unknown.length) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
+}
+for (const name of wanted.length ? wanted : Object.keys(BENCHES)) {
+  console.log(`== ${name}`);
+  await BENCHES[name]();
+}
