@@ -1,7 +1,7 @@
 // PE/COFF images (EFI applications): read the headers, compute the PE checksum, and append
 // sections to an existing image the way systemd's ukify lays out a Unified Kernel Image.
 // Large section contents (kernel, initrd) are streamed from their files, never held in memory.
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 
 export class PeFormatError extends Error {
   override name = 'PeFormatError';
@@ -330,8 +330,10 @@ export class PeWriter {
     return value;
   }
 
+  /** Closes and removes the partial file, so a failed write leaves nothing that looks complete. */
   async abandon(): Promise<void> {
     await this.fh.close().catch(() => undefined);
+    await rm(this.path, { force: true });
   }
 }
 
@@ -459,11 +461,15 @@ export async function appendPeSections(
   }
 
   const byVa = [...h.sections].sort((a, b) => a.virtualAddress - b.virtualAddress);
+  const stubSections = h.sections.map((s) => ({ ...s }));
   const replaced: string[] = [];
   const toAppend: SectionToAdd[] = [];
-  for (const spec of sections) {
+  for (const [i, spec] of sections.entries()) {
     if (spec.name.length === 0 || spec.name.length > 8) {
       throw new PeFormatError(`section name '${spec.name}' must have 1 to 8 characters`);
+    }
+    if (sections.findIndex((other) => other.name === spec.name) !== i) {
+      throw new PeFormatError(`section ${spec.name} is given twice; concatenate its contents into one section instead`);
     }
     const existing = h.sections.find((s) => s.name === spec.name);
     if (!existing) {
@@ -481,7 +487,9 @@ export async function appendPeSections(
     }
     out.fill(0, existing.pointerToRawData, existing.pointerToRawData + existing.sizeOfRawData);
     out.set(data, existing.pointerToRawData);
-    writeSectionHeader(out, { ...existing, virtualSize: data.length });
+    const updated = stubSections.find((s) => s.name === spec.name)!;
+    updated.virtualSize = data.length;
+    writeSectionHeader(out, updated);
     replaced.push(spec.name);
   }
 
@@ -495,7 +503,7 @@ export async function appendPeSections(
   }
 
   // Lay out the new sections after everything the stub maps and stores.
-  let vaEnd = Math.max(...h.sections.map((s) => s.virtualAddress + s.virtualSize), sizeOfHeaders);
+  let vaEnd = Math.max(...stubSections.map((s) => s.virtualAddress + s.virtualSize), sizeOfHeaders);
   let rawPos = roundUp(dataEnd, fileAlignment);
   let sizeOfCode = rd32(stub, h.optionalOffset + 4);
   let sizeOfInitializedData = rd32(stub, h.optionalOffset + 8);

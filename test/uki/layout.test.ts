@@ -205,6 +205,30 @@ describe('UKI inputs and refusals', () => {
     expect((await objdumpSections(join(dir, 'seven.efi'))).length).toBe(15);
   });
 
+  test('a section replaced in place that grows keeps later sections clear of it', async () => {
+    const stub = stubs['systemd 254 (bookworm-backports)'];
+    const data = SCN.CNT_INITIALIZED_DATA | SCN.MEM_READ;
+    const first = join(dir, 'last-small.efi');
+    await appendPeSections(stub.stub, [{ name: '.zz', source: { bytes: Buffer.from('z') }, characteristics: data }], first, { timeDateStamp: 0 });
+    const second = join(dir, 'last-grown.efi');
+    const grown = Buffer.alloc(0x180, 0x41);
+    const result = await appendPeSections(first, [
+      { name: '.zz', source: { bytes: grown }, characteristics: data },
+      { name: '.new', source: { bytes: Buffer.from('n') }, characteristics: data },
+    ], second, { timeDateStamp: 0 });
+    expect(result.replaced).toEqual(['.zz']);
+    const rows = await objdumpSections(second);
+    const zz = rows.find((r) => r.name === '.zz')!;
+    const next = rows.find((r) => r.name === '.new')!;
+    expect(zz.size).toBe(grown.length);
+    expect(next.vma).toBe(roundUp(zz.vma + BigInt(grown.length), 0x1000n));
+    expect((await sectionBytes(second, '.zz')).equals(grown)).toBe(true);
+    await expect(appendPeSections(stub.stub, [
+      { name: '.x', source: { bytes: Buffer.from('a') }, characteristics: data },
+      { name: '.x', source: { bytes: Buffer.from('b') }, characteristics: data },
+    ], join(dir, 'dup.efi'), { timeDateStamp: 0 })).rejects.toThrow(/section \.x is given twice/);
+  });
+
   test('a kernel that is not a PE image is refused with the reason', async () => {
     const stub = stubs['systemd 254 (bookworm-backports)'];
     await expect(buildUki(options(stub.stub, join(dir, 'y.efi'), { kernel: initrd }))).rejects.toThrow(/initrd\.cpio: the kernel is not a PE image .*CONFIG_EFI_STUB/);
