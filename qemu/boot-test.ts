@@ -6,7 +6,7 @@ import type { Accelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
 import { SerialConsole, type Marker } from './expect.js';
 import type { CommandResult } from './live-shell.js';
-import { startQemu } from './runner.js';
+import { startQemu, type QemuInstance } from './runner.js';
 import type { ScenarioPlan } from './scenarios.js';
 import { runScript } from './script.js';
 import { shellQuote } from './shell-quote.js';
@@ -22,6 +22,8 @@ export interface BootTestOptions {
   env?: Record<string, string>;
   /** Each serial line as it arrives (a node streams them into its log). */
   onLine?: (line: string) => void;
+  /** Called once QEMU runs (to log its command line, or watch its pid). */
+  onStart?: (qemu: QemuInstance, reproduceWith: string) => void;
   /** After a passing run, copy the run's OVMF variable store here (the enrollment boot). */
   saveVarsTo?: string;
 }
@@ -54,6 +56,7 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
     env: options.env,
   });
   const qemuCommand = reproductionCommand(plan, qemu.commandLine, qemu.varsPath);
+  options.onStart?.(qemu, qemuCommand);
   const console = new SerialConsole({
     input: qemu.serialOut,
     output: qemu.serialIn,

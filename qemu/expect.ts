@@ -252,15 +252,18 @@ export class SerialConsole {
     if (this.fatal) return;
     const fatal = this.scanFatal();
     // A wait satisfied by text before the fatal line still succeeds.
-    if (this.waiter && (!fatal || this.waiterMatchesBefore(fatal.index))) this.waiter.onText();
+    if (this.waiter) {
+      if (fatal) this.waiterMatchesBefore(fatal.index);
+      else this.waiter.onText();
+    }
     if (fatal) this.recordFatal(fatal.reason, fatal.index);
   }
 
-  private waiterMatchesBefore(index: number): boolean {
+  private waiterMatchesBefore(index: number): void {
     const full = this.text;
     this.text = full.slice(0, index);
     try {
-      return this.waiter!.onText();
+      this.waiter!.onText();
     } finally {
       this.text = full;
     }

@@ -89,6 +89,11 @@ export class QemuInstance {
 
   private readonly child: ResultPromise;
 
+  /** QEMU's process id (undefined if it could not be spawned). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get running(): boolean {
     return this.exitInfo === undefined;
   }

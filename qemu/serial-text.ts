@@ -7,7 +7,7 @@ const ESC = '\u001b';
 
 // CSI: ESC [ params intermediates final. OSC/DCS/APC/PM: ESC ] ... (BEL | ESC \).
 // Two-byte: ESC followed by one char (ESC c, ESC 7, ESC =); charset: ESC ( B.
-const COMPLETE_ESCAPE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)|[()*+][ -~]|[ -/]*[0-~])/gy;
+const COMPLETE_ESCAPE = /\u001b(?:\[[0-?]*[ -/]*[@-~]|[\]PX^_][^\u0007\u001b]*(?:\u0007|\u001b\\)|[()*+][ -~]|(?![[\]PX^_])[ -/]*[0-~])/gy;
 const DROPPED_CHARS = /[\r\u0000\u0007]/g;
 
 export class SerialTextNormalizer {

@@ -2,6 +2,7 @@
 // pc/SeaBIOS and q35/OVMF, driven through the serial console.
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BootTestError } from '../../qemu/boot-error.js';
@@ -16,11 +17,13 @@ let work: string;
 let kernel: { vmlinuz: string; release: string };
 let shellInitrd: string;
 let firmware: FirmwareSet;
+let exitingInitrd: string;
 
 beforeAll(async () => {
   kernel = await debianKernel();
   work = await mkdtemp(join(qemuFixturesDir(), '.direct-boot-'));
   shellInitrd = await buildInitramfs(SHELL_INIT, join(work, 'shell.cpio'));
+  exitingInitrd = await buildInitramfs(EXITING_INIT, join(work, 'exiting.cpio'));
   firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-vars']);
 });
 
@@ -31,6 +34,15 @@ afterAll(async () => {
 function qemuProcesses(): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((line) => line.includes(work) && line.includes('qemu-system'));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function commandsOf(result: BootTestResult) {
@@ -73,4 +85,87 @@ describe.each(['pc', 'q35'] as const)('direct kernel boot on %s', (machine) => {
     expect(saved.qemuCommand).toContain(kernel.vmlinuz);
     expect(qemuProcesses()).toEqual([]);
   }, 120_000);
+});
+
+describe('failing boots', () => {
+  it('catches a kernel panic fast, with the last lines, the log and the QEMU command', async () => {
+    const outDir = join(work, 'panic-out');
+    const plan = directKernelScenario({
+      machine: 'pc',
+      firmware,
+      boot: { kernel: kernel.vmlinuz, initrd: exitingInitrd, append: APPEND },
+    });
+    const started = performance.now();
+    let pid = 0;
+    const error = (await runBootTest(plan, {
+      outDir,
+      runDir: join(work, 'panic-run'),
+      onStart: (qemu) => (pid = qemu.pid!),
+    }).catch((e: unknown) => e)) as BootTestError;
+    const seconds = (performance.now() - started) / 1000;
+    console.info(`panic caught after ${seconds.toFixed(1)} s`);
+
+    expect(error).toBeInstanceOf(BootTestError);
+    expect(error.reason).toMatch(/^the kernel panicked: "\[ *[\d.]+\] Kernel panic - not syncing: Attempted to kill init!/);
+    expect(error.lastLines.some((line) => line.includes('initramfs: exiting on purpose'))).toBe(true);
+    expect(error.lastLines.length).toBeGreaterThan(5);
+    expect(error.lastLines.length).toBeLessThanOrEqual(40);
+    expect(error.commandLine).toMatch(/^qemu-system-x86_64 -machine pc /);
+    expect(error.commandLine).toContain(`-initrd ${exitingInitrd}`);
+    expect(error.logPath).toBe(join(outDir, 'serial.log'));
+    expect(error.message).toContain('reproduce with: qemu-system-x86_64');
+    // Well before the shell step's own timeout.
+    expect(seconds).toBeLessThan(25);
+    expect(await readFile(join(outDir, 'serial.log'), 'utf8')).toContain('Kernel panic');
+    const saved = JSON.parse(await readFile(join(outDir, 'result.json'), 'utf8'));
+    expect(saved).toMatchObject({ passed: false, scenario: 'direct-kernel' });
+    expect(saved.failure).toMatch(/kernel panicked/);
+    expect(isAlive(pid)).toBe(false);
+    expect(qemuProcesses()).toEqual([]);
+  }, 120_000);
+
+  it('kills QEMU when a step times out', async () => {
+    const plan = directKernelScenario({
+      machine: 'q35',
+      firmware,
+      boot: { kernel: kernel.vmlinuz, initrd: shellInitrd, append: APPEND },
+    });
+    plan.steps[0] = { kind: 'expect', marker: 'never', pattern: 'this never appears', timeoutMs: 3000 };
+    let pid = 0;
+    const started = performance.now();
+    const error = (await runBootTest(plan, {
+      outDir: join(work, 'timeout-out'),
+      runDir: join(work, 'timeout-run'),
+      onStart: (qemu) => (pid = qemu.pid!),
+    }).catch((e: unknown) => e)) as BootTestError;
+    expect(error).toBeInstanceOf(BootTestError);
+    expect(error.reason).toBe('timed out after 3 s waiting for never');
+    // The OVMF reproduction recipe copies the variable store first.
+    expect(error.commandLine).toMatch(/^mkdir -p .*timeout-run && cp \/usr\/share\/OVMF\/OVMF_VARS_4M.fd .*efivars.fd && qemu-system-x86_64 /);
+    expect((performance.now() - started) / 1000).toBeLessThan(10);
+    expect(pid).toBeGreaterThan(0);
+    expect(isAlive(pid)).toBe(false);
+    expect(qemuProcesses()).toEqual([]);
+  }, 60_000);
+
+  it('kills QEMU when the run is aborted', async () => {
+    const plan = directKernelScenario({
+      machine: 'pc',
+      firmware,
+      boot: { kernel: kernel.vmlinuz, initrd: shellInitrd, append: APPEND },
+    });
+    const controller = new AbortController();
+    let pid = 0;
+    setTimeout(() => controller.abort(new Error('Ctrl-C')), 1500);
+    const error = (await runBootTest(plan, {
+      outDir: join(work, 'abort-out'),
+      runDir: join(work, 'abort-run'),
+      signal: controller.signal,
+      onStart: (qemu) => (pid = qemu.pid!),
+    }).catch((e: unknown) => e)) as BootTestError;
+    expect(error).toBeInstanceOf(BootTestError);
+    expect(error.reason).toBe('aborted (Error: Ctrl-C)');
+    expect(isAlive(pid)).toBe(false);
+    expect(qemuProcesses()).toEqual([]);
+  }, 60_000);
 });
