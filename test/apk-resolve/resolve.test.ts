@@ -247,7 +247,9 @@ describe('unsatisfiable requests', () => {
     expect(error.problems[0]).toMatchObject({ kind: 'missing', name: 'smartmontool', suggestions: ['smartmontools'] });
     expect(error.message).toContain('iuppiter -> smartmontool: no provider');
     expect(error.message).toContain('did you mean smartmontools?');
-    expect(failure(() => resolve(specs, ['hdprm'])).problems[0]).toMatchObject({ suggestions: ['hdparm', 'sdparm'] });
+    expect(failure(() => resolve(specs, ['hdprm'])).problems[0]).toMatchObject({ suggestions: ['hdparm'] });
+    expect(failure(() => resolve(specs, ['smartmon'])).problems[0]).toMatchObject({ suggestions: ['smartmontools'] });
+    expect(failure(() => resolve(specs, ['xyzzy'])).problems[0]).toMatchObject({ suggestions: [] });
   });
 
   it('suggests provided names too', () => {
