@@ -104,7 +104,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
       depIds[name] = id;
     });
     const { key, material } = await session.key(node, depOutputs);
-    const forced = typeof options.force === 'function' ? options.force(node) : options.force === true;
+    const forced = node.alwaysRun === true || (typeof options.force === 'function' ? options.force(node) : options.force === true);
 
     if (!forced) {
       const hit = await session.store.lookup(key);

@@ -32,6 +32,16 @@ export interface NodeSpec {
    * (a private key's path). Keep them out of outputs too.
    */
   secrets?: Record<string, string>;
+  /**
+   * Values that cannot change the output, so they stay out of the key: where to download a file
+   * whose checksum is in `params`, say. A mirror change then costs no rebuild.
+   */
+  unkeyed?: Json;
+  /**
+   * The output can change while no declared input does (a remote index that moves on): the node
+   * runs on every build. Early cutoff keeps its dependents cached when the bytes come back equal.
+   */
+  alwaysRun?: boolean;
   /** Job slots the node occupies while it runs (mksquashfs uses every core). Default 1. */
   weight?: number;
   /** Free text shown by `pipeline graph` and in progress lines. */
@@ -68,6 +78,8 @@ export interface RunContext {
   /** Absolute project root; declared files are read through `file()`. */
   readonly root: string;
   readonly params: Json;
+  /** The node's `unkeyed` values (download locations and the like). */
+  readonly unkeyed: Json;
   readonly secrets: Readonly<Record<string, string>>;
   /** Aborted on Ctrl-C / SIGTERM; long loops should check it. */
   readonly signal: AbortSignal;

@@ -53,7 +53,8 @@ export function renderPlan(plan: Map<string, PlannedNode>, format: GraphFormat):
       const lines = nodes.map((p) => {
         counts[p.status]++;
         const deps = Object.values(p.node.deps ?? {});
-        return `${MARK[p.status].padEnd(14)} ${p.node.id.padEnd(width)}${deps.length ? `  <- ${deps.join(', ')}` : ''}`;
+        const always = p.node.alwaysRun ? '  (runs on every build)' : '';
+        return `${MARK[p.status].padEnd(14)} ${p.node.id.padEnd(width)}${deps.length ? `  <- ${deps.join(', ')}` : ''}${always}`;
       });
       lines.push('', `${nodes.length} nodes: ${counts.cached} cached, ${counts.stale} stale, ${counts['never-built']} never built`);
       return lines.join('\n');

@@ -32,6 +32,7 @@ export function createRunContext(inputs: RunContextInputs): RunContext {
     tmp,
     root,
     params: (node.params ?? null) as Json,
+    unkeyed: (node.unkeyed ?? null) as Json,
     secrets: Object.freeze({ ...(node.secrets ?? {}) }),
     signal,
     env,
