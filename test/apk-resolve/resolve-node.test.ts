@@ -26,6 +26,7 @@ async function context(deps: Record<string, string>): Promise<RunContext & { lin
     tmp: join(root, 'tmp'),
     root,
     params: null,
+    unkeyed: null,
     secrets: {},
     signal: new AbortController().signal,
     env: {},
@@ -38,10 +39,10 @@ async function context(deps: Record<string, string>): Promise<RunContext & { lin
     tool: () => {
       throw new Error('no tools');
     },
-    exec: () => {
-      throw new Error('no tools');
+    exec: () => Promise.reject(new Error('no tools')),
+    log: (line) => {
+      lines.push(line);
     },
-    log: (line) => lines.push(line),
     lines,
   };
 }
