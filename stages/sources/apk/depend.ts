@@ -68,7 +68,9 @@ export function parseDependency(text: string, options: { allowTag?: boolean } = 
     if (tag.length === 0) throw new DependencyFormatError(text, 'empty repository tag after "@"');
   }
   if (name.length === 0) throw new DependencyFormatError(text, 'missing package name');
-  if (/\s/.test(name)) throw new DependencyFormatError(text, 'whitespace inside a package name');
+  if (name.includes(' ') || name.includes('\t') || name.includes('\n')) {
+    throw new DependencyFormatError(text, 'whitespace inside a package name');
+  }
 
   // A checksum "version" (><) is not a version; anything else must be one.
   const broken =
@@ -86,12 +88,8 @@ export function parseDependency(text: string, options: { allowTag?: boolean } = 
  */
 export function parseDependencyList(text: string, options: { allowTag?: boolean } = {}): Dependency[] {
   const out: Dependency[] = [];
-  let pos = 0;
-  while (pos < text.length) {
-    let end = pos;
-    while (end < text.length && text[end] !== ' ' && text[end] !== '\n') end++;
-    if (end > pos) out.push(parseDependency(text.slice(pos, end), options));
-    pos = end + 1;
+  for (const item of text.includes('\n') ? text.split(/[ \n]/) : text.split(' ')) {
+    if (item.length > 0) out.push(parseDependency(item, options));
   }
   return out;
 }

@@ -79,6 +79,9 @@ export interface Universe {
   packages: PkgNode[];
 }
 
+/** Shared by the many packages that provide nothing: never written to. */
+const NO_NAMES: NameNode[] = [];
+
 export function newName(name: string): NameNode {
   return {
     name,
@@ -117,8 +120,8 @@ export function buildUniverse(indexes: readonly ApkIndex[], arch?: string): Univ
   const byChecksum = new Map<string, PkgNode>();
   const packages: PkgNode[] = [];
 
-  indexes.forEach((index, repoIndex) => {
-    for (const pkg of index.packages) {
+  for (let repoIndex = 0; repoIndex < indexes.length; repoIndex++) {
+    for (const pkg of indexes[repoIndex]!.packages) {
       const same = byChecksum.get(pkg.checksum);
       if (same && same.pkg.name === pkg.name && same.pkg.version === pkg.version) continue;
       const node: PkgNode = {
@@ -127,7 +130,7 @@ export function buildUniverse(indexes: readonly ApkIndex[], arch?: string): Univ
         order: packages.length,
         own: nameOf(pkg.name),
         depNames: null,
-        provideNames: pkg.provides.map((d) => nameOf(d.name)),
+        provideNames: pkg.provides.length === 0 ? NO_NAMES : pkg.provides.map((d) => nameOf(d.name)),
         seen: false,
         selectable: true,
         conflicts: 0,
@@ -144,11 +147,11 @@ export function buildUniverse(indexes: readonly ApkIndex[], arch?: string): Univ
       byChecksum.set(pkg.checksum, node);
       packages.push(node);
       node.own.providers.push({ pkg: node, version: pkg.version });
-      pkg.provides.forEach((p, i) => {
-        node.provideNames[i]!.providers.push({ pkg: node, version: p.version ?? null });
-      });
+      for (let i = 0; i < pkg.provides.length; i++) {
+        node.provideNames[i]!.providers.push({ pkg: node, version: pkg.provides[i]!.version ?? null });
+      }
     }
-  });
+  }
 
   for (const node of packages) for (const d of node.pkg.installIf) nameOf(d.name).iifDependents.push(node);
   for (const name of names.values()) {
