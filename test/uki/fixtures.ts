@@ -92,7 +92,8 @@ export async function backportsSystemdBoot(): Promise<SystemdBootFiles> {
     const codename = /^VERSION_CODENAME=(.*)$/m.exec(osRelease)?.[1].replace(/"/g, '');
     if (!codename) throw new Error('/etc/os-release has no VERSION_CODENAME');
     const { uri, keyring } = await debianArchive(codename);
-    const apt = join(base, 'apt');
+    // Private apt state per process: parallel test files must not share apt's lock.
+    const apt = join(base, `.apt-${process.pid}`);
     await mkdir(join(apt, 'lists', 'partial'), { recursive: true });
     await mkdir(join(apt, 'cache', 'archives', 'partial'), { recursive: true });
     await writeFile(join(apt, 'sources.list'), `deb [signed-by=${keyring}] ${uri} ${codename}-backports main\n`);
@@ -109,6 +110,8 @@ export async function backportsSystemdBoot(): Promise<SystemdBootFiles> {
       await run('apt-get', [...options, 'download', `systemd-boot-efi/${codename}-backports`], { cwd: partial, maxBuffer: 16 << 20 });
     } catch (err) {
       throw new Error(`downloading systemd-boot-efi from ${codename}-backports failed (is the Debian archive reachable?): ${(err as Error).message}`);
+    } finally {
+      await rm(apt, { recursive: true, force: true });
     }
     const [file] = (await readdir(partial)).filter((f) => f.endsWith('.deb'));
     if (!file) throw new Error(`apt-get download systemd-boot-efi/${codename}-backports produced no .deb`);
