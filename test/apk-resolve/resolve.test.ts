@@ -154,6 +154,19 @@ describe('virtual names and provider choice', () => {
     expect(r.providers[0]).toMatchObject({ name: '/bin/sh', package: 'busybox', rule: 'only-candidate' });
   });
 
+  it('auto-selects a versioned provide but not an unversioned one beside it', () => {
+    const r = resolve(
+      [
+        { nv: 'app-1-r0', D: 'cmd:ssh' },
+        { nv: 'dropbear-ssh-2022.82-r1', p: 'cmd:ssh' },
+        { nv: 'openssh-client-default-9.0_p1-r2', p: 'cmd:ssh=9.0_p1-r2' },
+      ],
+      ['app'],
+    );
+    expect(names(r)).toEqual(['app-1-r0', 'openssh-client-default-9.0_p1-r2']);
+    expect(r.providers[0]).toMatchObject({ name: 'cmd:ssh', package: 'openssh-client-default', rule: 'only-candidate' });
+  });
+
   it('prefers the first repository for the same package, a higher version over repository order', () => {
     const main = repo('main', [{ nv: 'foo-1-r0' }, { nv: 'bar-1-r0' }]);
     const extra = repo('extra', [{ nv: 'foo-1-r0' }, { nv: 'bar-2-r0' }]);

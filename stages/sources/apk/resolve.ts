@@ -34,6 +34,10 @@
 // - Repository pinning is simplified: a package from a tagged repository is allowed when a
 //   request with that tag (`name@tag`) reaches it through dependencies.
 // - Version numbers are unbounded (apk: 64-bit), see version.ts.
+// - A name decided to stay empty that a later choice provides after all is taken by that
+//   provider; apk reports an error.
+// - Errors: apk lists per-package "conflicts/satisfies" lines; here every unmet dependency of
+//   the final set is one problem with its chain (resolve-errors.ts).
 import type { ApkIndex, ApkPackage } from './apkindex.js';
 import {
   type Dependency,
@@ -459,6 +463,9 @@ class Solver {
       if (p && existing && p.version === null && existing.version === null) return;
       if (p && existing && p.pkg === existing.pkg && p.version === existing.version) return;
       if (p && existing) this.assignConflicts.push({ name, existing, incoming: p });
+      // Decided to stay empty (no eligible provider) and now provided after all: take it
+      // (apk would report an error here; the provider is installed either way).
+      if (p && !existing) name.chosen = p;
       return;
     }
     name.locked = true;
