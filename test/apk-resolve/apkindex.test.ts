@@ -15,7 +15,7 @@ T:OpenBSD's SSH client
 U:https://www.openssh.com/portable.html
 L:SSH-OpenSSH
 o:openssh
-m:Natanael Copa <ncopa@alpinelinux.org>
+m:Package Maintainer <maintainer@example.org>
 t:1665149391
 c:3ae2b87e74d6a85bfb3b5b7e7a2c8cf7de08d2d1
 k:1
@@ -49,7 +49,7 @@ describe('parseApkIndex', () => {
       url: 'https://www.openssh.com/portable.html',
       license: 'SSH-OpenSSH',
       origin: 'openssh',
-      maintainer: 'Natanael Copa <ncopa@alpinelinux.org>',
+      maintainer: 'Package Maintainer <maintainer@example.org>',
       buildTime: 1665149391,
       commit: '3ae2b87e74d6a85bfb3b5b7e7a2c8cf7de08d2d1',
       providerPriority: 1,
