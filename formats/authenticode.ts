@@ -4,7 +4,7 @@
 // The same key, certificate, image and signing time always give the same bytes (unlike sbsign,
 // which stamps the current time).
 import { createHash, createPrivateKey, createPublicKey, sign, X509Certificate, type KeyObject } from 'node:crypto';
-import { open, readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   bitString, bmpStringContent, children, contentOf, encodingOf, explicit, implicit, integer, nullValue,
@@ -50,7 +50,7 @@ export async function authenticodeDigest(file: string, appendZeros = 0): Promise
 }
 
 async function digestOpenImage(
-  fh: Awaited<ReturnType<typeof open>>,
+  fh: FileHandle,
   file: string,
   buf: Buffer,
   h: PeHeaders,

@@ -3,7 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { appendPeSections, readAt, readPeHeaderArea, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
+import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
 
 export class UkiInputError extends Error {
   override name = 'UkiInputError';
@@ -68,27 +68,16 @@ export async function kernelRelease(kernel: string): Promise<string> {
   }
 }
 
-/** The kernel's PE SizeOfImage (the memory it needs when run in place) and its .sbat text, if any. */
-export async function kernelPeFacts(kernel: string): Promise<{ sizeOfImage: number; sbat?: string }> {
-  const fh = await open(kernel, 'r');
+/** The kernel's PE SizeOfImage: the memory it needs when the stub runs it in place. */
+export async function kernelSizeOfImage(kernel: string): Promise<number> {
   try {
-    let area;
-    try {
-      area = await readPeHeaderArea(fh, kernel);
-    } catch (err) {
-      throw new UkiInputError(`${kernel}: the kernel is not a PE image (${(err as Error).message}); a UKI needs a kernel built with CONFIG_EFI_STUB`);
-    }
-    const sbat = area.headers.sections.find((s) => s.name === '.sbat');
-    return {
-      sizeOfImage: area.headers.sizeOfImage,
-      sbat: sbat ? (await readAt(fh, sbat.pointerToRawData, Math.min(sbat.virtualSize, sbat.sizeOfRawData))).toString('utf8') : undefined,
-    };
-  } finally {
-    await fh.close();
+    return (await readPeHeaders(kernel)).sizeOfImage;
+  } catch (err) {
+    throw new UkiInputError(`${kernel}: the kernel is not a PE image (${(err as Error).message}); a UKI needs a kernel built with CONFIG_EFI_STUB`);
   }
 }
 
-/** The stub's own .sbat text (NUL padding removed), or undefined if it has none. */
+/** The text of a PE section (trailing NULs removed), or undefined if the file has no such section. */
 export async function peSectionText(file: string, name: string): Promise<string | undefined> {
   const fh = await open(file, 'r');
   try {
@@ -131,7 +120,7 @@ export async function ukiSections(options: UkiOptions): Promise<SectionToAdd[]> 
   const data = SCN.CNT_INITIALIZED_DATA | SCN.MEM_READ;
   const text = (name: string, value: string | undefined): SectionToAdd[] =>
     value === undefined || value === '' ? [] : [{ name, source: { bytes: Buffer.from(value, 'utf8') }, characteristics: data }];
-  const kernel = await kernelPeFacts(options.kernel);
+  const kernelImageSize = await kernelSizeOfImage(options.kernel);
   const sections: SectionToAdd[] = [
     ...text('.osrel', options.osRelease),
     ...text('.cmdline', options.cmdline),
@@ -139,8 +128,9 @@ export async function ukiSections(options: UkiOptions): Promise<SectionToAdd[]> 
   ];
   if (options.initrds.length > 0) sections.push({ name: '.initrd', source: { files: options.initrds }, characteristics: data });
   // Merge only when something is added, so a plain UKI keeps the stub's .sbat byte for byte.
-  if (kernel.sbat !== undefined || options.sbat !== undefined) {
-    const merged = mergeSbat([await peSectionText(options.stub, '.sbat'), kernel.sbat, options.sbat]);
+  const kernelSbat = await peSectionText(options.kernel, '.sbat');
+  if (kernelSbat !== undefined || options.sbat !== undefined) {
+    const merged = mergeSbat([await peSectionText(options.stub, '.sbat'), kernelSbat, options.sbat]);
     if (merged !== undefined) sections.push(...text('.sbat', merged));
   }
   const { size } = await stat(options.kernel);
@@ -148,7 +138,7 @@ export async function ukiSections(options: UkiOptions): Promise<SectionToAdd[]> 
     name: '.linux',
     source: { files: [options.kernel] },
     // The stub runs the kernel in place: map as much as the kernel's own image needs.
-    virtualSize: Math.max(kernel.sizeOfImage, size),
+    virtualSize: Math.max(kernelImageSize, size),
     characteristics: SCN.CNT_CODE | SCN.MEM_READ,
   });
   return sections;
