@@ -1,10 +1,8 @@
 // The modules an initramfs must carry: the requested ones closed over hard dependencies
 // (modules.dep) and soft dependencies (modules.softdep, resolved through modules.alias), in an
 // order where every module comes after what it needs, as modprobe would load them.
-import type { ModuleIndex } from './module-index.js';
-import { normalizeAlias } from './module-index.js';
-import { normalizeModuleName } from './module-list.js';
-import type { ModuleList } from './module-list.js';
+import { normalizeAlias, type ModuleIndex } from './module-index.js';
+import { normalizeModuleName, type ModuleList } from './module-list.js';
 
 export interface ResolvedModule {
   name: string;
