@@ -1,9 +1,10 @@
-// The real Alpine 3.16 main index from ../shared/corpus (beside the checkout; never copied in).
-// Until index-file.ts (signature check + extraction) is wired in, the APKINDEX member is read
-// here with node:zlib and a minimal tar walk.
-import { existsSync, readFileSync } from 'node:fs';
+// The real Alpine 3.16 main index from ../shared/corpus (beside the checkout; never copied in),
+// read the way the pipeline reads an index: signature checked against the Alpine key shipped
+// beside it, then the APKINDEX member extracted (index-file.ts).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { readApkIndexPath } from '../../stages/sources/apk/index-file.js';
+import { loadTrustedKeys } from '../../stages/sources/apk/trust.js';
 import { projectRoot } from '../fixtures/paths.js';
 
 export const CORPUS_DIR = join(projectRoot(), '..', 'shared', 'corpus', 'alpine-3.16-main-x86_64');
@@ -13,17 +14,9 @@ export function corpusPresent(): boolean {
   return existsSync(CORPUS_INDEX);
 }
 
-/** Text of the `APKINDEX` member of an APKINDEX.tar.gz (all gzip members, then tar headers). */
-export function readApkIndexText(file: string): string {
-  const tar = gunzipSync(readFileSync(file));
-  for (let offset = 0; offset + 512 <= tar.length; ) {
-    const header = tar.subarray(offset, offset + 512);
-    const name = header.subarray(0, 100).toString('latin1').replace(/\0.*$/s, '');
-    if (name === '') break;
-    const size = parseInt(header.subarray(124, 136).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
-    const body = offset + 512;
-    if (name === 'APKINDEX') return tar.subarray(body, body + size).toString('utf8');
-    offset = body + Math.ceil(size / 512) * 512;
-  }
-  throw new Error(`${file}: no APKINDEX member`);
+/** Verifies the corpus index with the key beside it and returns its APKINDEX text. */
+export async function readVerifiedCorpusIndex(): Promise<{ text: string; keyName: string }> {
+  const keys = await loadTrustedKeys(CORPUS_DIR);
+  const index = await readApkIndexPath(CORPUS_INDEX, keys);
+  return { text: index.text, keyName: index.signedBy.keyName };
 }
