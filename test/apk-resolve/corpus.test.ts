@@ -7,7 +7,7 @@ import { MissingPackageError, ResolveError } from '../../stages/sources/apk/reso
 import { timeParseAndResolve } from '../../stages/sources/apk/resolve-timing.js';
 import { type Resolution, resolvePackages } from '../../stages/sources/apk/resolve.js';
 import { matchMask } from '../../stages/sources/apk/depend.js';
-import { versionMatches } from '../../stages/sources/apk/version.js';
+import { compareVersions, isValidVersion, versionMatches } from '../../stages/sources/apk/version.js';
 import { CORPUS_DIR, CORPUS_INDEX, corpusPresent, readVerifiedCorpusIndex } from './corpus.js';
 
 const IUPPITER = ['alpine-base', 'linux-lts', 'openrc', 'eudev', 'doas', 'dhcpcd', 'chrony', 'openssh', 'smartmontools', 'hdparm', 'syslinux'];
@@ -54,6 +54,28 @@ describe.skipIf(!present)(
       expect(index.packages.filter((p) => p.uninstallable).map((p) => [p.name, p.uninstallable])).toEqual([
         ['opensmtpd-pam', 'dependency opensmtpd has an invalid version "6.8.0p2-r4"'],
       ]);
+    });
+
+    it('accepts every package version but the six that put digits after a letter (apk >= 2.14 rules)', () => {
+      expect(index.packages.filter((p) => !isValidVersion(p.version)).map((p) => `${p.name}-${p.version}`).sort()).toEqual([
+        'aspell-ru-0.99f7-r0',
+        'opensmtpd-6.8.0p2-r4',
+        'opensmtpd-dbg-6.8.0p2-r4',
+        'opensmtpd-doc-6.8.0p2-r4',
+        'opensmtpd-openrc-6.8.0p2-r4',
+        'opensmtpd-pam-6.8.0p2-r4',
+      ]);
+    });
+
+    it('orders all 4,929 versions consistently', () => {
+      const sorted = index.packages.map((p) => p.version).sort(compareVersions);
+      for (let i = 1; i < sorted.length; i++) expect(compareVersions(sorted[i - 1]!, sorted[i]!)).toBeLessThanOrEqual(0);
+      // Spot-check transitivity far apart in the order: i < j implies sorted[i] <= sorted[j].
+      for (let i = 0; i < sorted.length; i += 7) {
+        const j = (i * 7919) % sorted.length;
+        const expected = Math.sign(i - j);
+        if (expected !== 0) expect(compareVersions(sorted[i]!, sorted[j]!) * expected).toBeGreaterThanOrEqual(0);
+      }
     });
 
     it('resolves the iuppiter set closed: every dependency is met inside the set', () => {
