@@ -10,9 +10,10 @@ import { cacheGcCommand, cacheStatsCommand, cacheVerifyCommand } from './command
 import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { graphCommand } from './commands/graph.js';
+import { keysInitCommand } from './commands/keys.js';
 import { commandHelp, mainHelp } from './help.js';
 
-export const COMMANDS: CommandDef[] = [buildCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, doctorCommand];
+export const COMMANDS: CommandDef[] = [buildCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, keysInitCommand, doctorCommand];
 
 function version(): string {
   try {
