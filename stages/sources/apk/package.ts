@@ -148,6 +148,21 @@ export function apkQ1Checksum(bytes: Uint8Array): string {
   return `Q1${createHash('sha1').update(bytes).digest('base64')}`;
 }
 
+/**
+ * Byte ranges of an .apk's three gzip members (signature, control, data), without verifying
+ * anything: for benchmarks and tools that compare against `tar -xzf` of the data member.
+ */
+export async function locateApkMembers(
+  apkPath: string,
+): Promise<{ signature: [number, number]; control: [number, number]; data: [number, number] }> {
+  const { members, fileSize } = await readLeadingGzipMembers(apkPath, 2, { maxBytes: 16 << 20 });
+  return {
+    signature: [members[0].start, members[0].end],
+    control: [members[1].start, members[1].end],
+    data: [members[1].end, fileSize],
+  };
+}
+
 /** Verifies the package, then unpacks it into `outDir`. See the file header for the layout. */
 export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkResult> {
   const { apkPath, expected, keys, outDir } = options;
