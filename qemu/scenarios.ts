@@ -31,7 +31,7 @@ export const BOOT_BUDGET_MS = { uefi: 45_000, bios: 30_000, secureBoot: 50_000, 
 /** A command in the live shell answers within ~0.3 s; this leaves room for a loaded machine. */
 export const COMMAND_TIMEOUT_MS = 20_000;
 /** How long the refused-image test watches for a kernel that must not start. */
-export const NO_KERNEL_WINDOW_MS = 20_000;
+export const NO_KERNEL_WINDOW_MS = 15_000;
 export const DEFAULT_MEMORY_MIB = 1024;
 
 /** The initramfs's contract: its lines start with `initramfs: ` (so the kernel is running). */
@@ -49,7 +49,8 @@ const UEFI_FATAL: readonly FatalPattern[] = [
 const BIOS_FATAL: readonly FatalPattern[] = [
   ...DEFAULT_FATAL_PATTERNS,
   { pattern: 'No bootable device', reason: 'SeaBIOS found nothing to boot' },
-  { pattern: 'Boot failed', reason: 'SeaBIOS could not boot the medium' },
+  // Not `Boot failed: could not read the boot disk`: SeaBIOS prints it for the empty hard-disk
+  // slot on every successful CD boot too.
   { pattern: 'Could not find kernel image', reason: 'isolinux did not find the kernel named in isolinux.cfg' },
 ];
 
@@ -232,8 +233,11 @@ export function secureBootRefusesTamperedScenario(inputs: SecureBootInputs): Sce
       firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
       drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
     },
-    // `Access Denied` is the expected outcome here, not a failure.
-    fatalPatterns: UEFI_FATAL.filter((fatal) => fatal.pattern !== 'Access Denied'),
+    // `Access Denied` is the expected outcome here, and OVMF then finding nothing else to boot
+    // is what a refusal with no other medium looks like: neither is a failure.
+    fatalPatterns: UEFI_FATAL.filter(
+      (fatal) => fatal.pattern !== 'Access Denied' && fatal.pattern !== 'No bootable option or device was found',
+    ),
     steps: [
       { kind: 'expect', marker: 'refused', pattern: 'Access Denied', timeoutMs: BOOT_BUDGET_MS.secureBoot },
       { kind: 'absent', pattern: KERNEL_STARTED, windowMs: NO_KERNEL_WINDOW_MS, what: 'a started kernel' },
@@ -263,6 +267,8 @@ export function slotBScenario(inputs: SlotBInputs): ScenarioPlan {
       { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.uefi },
       { kind: 'run', command: 'cat /proc/cmdline', timeoutMs: COMMAND_TIMEOUT_MS, output: /(^|\s)root=LABEL=system-b(\s|$)/ },
       { kind: 'run', command: 'id -u', timeoutMs: COMMAND_TIMEOUT_MS, output: /^0$/ },
+      // The kernel sees the A/B layout: a partition named system-b exists.
+      { kind: 'run', command: 'grep -lx PARTNAME=system-b /sys/class/block/*/uevent', timeoutMs: COMMAND_TIMEOUT_MS },
     ],
   };
 }

@@ -2,7 +2,7 @@
 // initramfs (GNU cpio + busybox-static) whose /init is a shell script.
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { extractDeb, fetchDeb, kernelPackageName } from '../fixtures/debs.js';
 import { fixturesDir } from '../fixtures/paths.js';
@@ -21,7 +21,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Builds `dir` once: into a private temp dir first, then renamed (parallel suites race safely). */
-async function buildOnce(dir: string, build: (into: string) => Promise<void>): Promise<string> {
+export async function buildOnceIn(dir: string, build: (into: string) => Promise<void>): Promise<string> {
   if (await exists(dir)) return dir;
   await mkdir(qemuFixturesDir(), { recursive: true });
   const temp = await mkdtemp(join(qemuFixturesDir(), '.partial-'));
@@ -36,22 +36,47 @@ async function buildOnce(dir: string, build: (into: string) => Promise<void>): P
   return dir;
 }
 
-/** Debian's kernel image (vmlinuz), extracted once. */
-export async function debianKernel(): Promise<{ vmlinuz: string; release: string }> {
+/** virtio disk support, in load order (dependencies first): lets a fixture initramfs see /dev/vda*. */
+export const VIRTIO_BLK_MODULES = [
+  'drivers/virtio/virtio_ring.ko',
+  'drivers/virtio/virtio.ko',
+  'drivers/virtio/virtio_pci_legacy_dev.ko',
+  'drivers/virtio/virtio_pci_modern_dev.ko',
+  'drivers/virtio/virtio_pci.ko',
+  'drivers/block/virtio_blk.ko',
+];
+
+export interface DebianKernel {
+  vmlinuz: string;
+  release: string;
+  /** VIRTIO_BLK_MODULES, in order. */
+  virtioModules: string[];
+}
+
+/** Debian's kernel image (vmlinuz) and the virtio-blk modules, extracted once. */
+export async function debianKernel(): Promise<DebianKernel> {
   const pkg = await kernelPackageName();
   const release = pkg.replace(/^linux-image-/, '');
-  const dir = await buildOnce(join(qemuFixturesDir(), `kernel-${release}`), async (into) => {
+  const moduleFile = (path: string) => path.replaceAll('/', '_');
+  const dir = await buildOnceIn(join(qemuFixturesDir(), `debian-kernel-${release}`), async (into) => {
     const unpacked = join(into, 'deb');
     await extractDeb(await fetchDeb(pkg), unpacked);
     await copyFile(join(unpacked, 'boot', `vmlinuz-${release}`), join(into, 'vmlinuz'));
+    for (const module of VIRTIO_BLK_MODULES) {
+      await copyFile(join(unpacked, 'lib', 'modules', release, 'kernel', module), join(into, moduleFile(module)));
+    }
     await rm(unpacked, { recursive: true, force: true });
   });
-  return { vmlinuz: join(dir, 'vmlinuz'), release };
+  return {
+    vmlinuz: join(dir, 'vmlinuz'),
+    release,
+    virtioModules: VIRTIO_BLK_MODULES.map((module) => join(dir, moduleFile(module))),
+  };
 }
 
 /** busybox from Debian's busybox-static, extracted once. */
 export async function busyboxStatic(): Promise<string> {
-  const dir = await buildOnce(join(qemuFixturesDir(), 'busybox-static'), async (into) => {
+  const dir = await buildOnceIn(join(qemuFixturesDir(), 'busybox-static'), async (into) => {
     await extractDeb(await fetchDeb('busybox-static'), join(into, 'deb'));
     await copyFile(join(into, 'deb', 'bin', 'busybox'), join(into, 'busybox'));
     await rm(join(into, 'deb'), { recursive: true, force: true });
@@ -59,12 +84,18 @@ export async function busyboxStatic(): Promise<string> {
   return join(dir, 'busybox');
 }
 
-/** An /init that mounts the pseudo filesystems and runs a shell on the console. */
+/**
+ * An /init that mounts the pseudo filesystems, loads the modules listed in /lib/modules/order
+ * (if any) and runs a shell on the console. Prints `initramfs: ` lines like the real initramfs.
+ */
 export const SHELL_INIT = `#!/bin/busybox sh
 /bin/busybox --install -s /bin
 mount -t devtmpfs dev /dev
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+if [ -f /lib/modules/order ]; then
+  while read -r module; do insmod "/lib/modules/$module" || echo "initramfs: insmod $module failed"; done </lib/modules/order
+fi
 echo "initramfs: fixture shell on the console"
 exec setsid cttyhack sh
 `;
@@ -75,12 +106,19 @@ echo "initramfs: exiting on purpose"
 exit 1
 `;
 
-/** A newc cpio with busybox and the given /init, built with GNU cpio (root: /dev/console node). */
-export async function buildInitramfs(init: string, out: string): Promise<string> {
+/**
+ * A newc cpio with busybox, the given /init and optional kernel modules (loaded in the given
+ * order by SHELL_INIT), built with GNU cpio (needs root for the /dev/console node).
+ */
+export async function buildInitramfs(init: string, out: string, modules: string[] = []): Promise<string> {
   const root = await mkdtemp(join(qemuFixturesDir(), '.initramfs-'));
   try {
-    for (const dir of ['bin', 'dev', 'proc', 'sys']) await mkdir(join(root, dir));
+    for (const dir of ['bin', 'dev', 'proc', 'sys', 'lib/modules']) await mkdir(join(root, dir), { recursive: true });
     await copyFile(await busyboxStatic(), join(root, 'bin', 'busybox'));
+    if (modules.length) {
+      for (const module of modules) await copyFile(module, join(root, 'lib', 'modules', basename(module)));
+      await writeFile(join(root, 'lib', 'modules', 'order'), modules.map((module) => basename(module)).join('\n') + '\n');
+    }
     await writeFile(join(root, 'init'), init);
     await chmod(join(root, 'init'), 0o755);
     // The kernel opens /dev/console for init before anything could mount devtmpfs.

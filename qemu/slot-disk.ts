@@ -1,0 +1,56 @@
+// The disk of the slot-b boot test: the installed A/B layout (EFI + system-a + system-b + var)
+// with the ESP's default entry set to the system-b UKI and the root image in `system-b`.
+// The initramfs must then resolve `root=LABEL=system-b` by GPT partition name (PARTNAME);
+// `system-a` is left empty, so picking the wrong slot fails the boot instead of passing it.
+import { join } from 'node:path';
+import type { ExecTool } from './exec-tool.js';
+import { buildFatImage } from './fat-image.js';
+import { buildGptDisk, PARTITION_TYPE, type GptLayoutEntry } from './gpt-disk.js';
+
+export interface SlotDiskInputs {
+  /** systemd-boot (signed or not) for EFI/BOOT/BOOTX64.EFI. */
+  systemdBoot: string;
+  /** The system-b UKI (its .cmdline carries root=LABEL=system-b). */
+  ukiSystemB: string;
+  /** File name under EFI/Linux/, also the loader entry id: `acorn-system-b.efi`. */
+  ukiFileName: string;
+  /** The root filesystem image (squashfs/erofs) written raw into `system-b`. */
+  rootImage: string;
+  out: string;
+  tmp: string;
+  exec: ExecTool;
+}
+
+export const SLOT_PARTITIONS = { esp: 'EFI', a: 'system-a', b: 'system-b', var: 'var' } as const;
+
+export function slotLoaderConf(ukiFileName: string): string {
+  return `default ${ukiFileName}\ntimeout 0\n`;
+}
+
+export async function buildSlotBDisk(inputs: SlotDiskInputs): Promise<GptLayoutEntry[]> {
+  if (!/^[\w.-]+\.efi$/.test(inputs.ukiFileName)) {
+    throw new Error(`UKI file name ${JSON.stringify(inputs.ukiFileName)} must be a plain name ending in .efi`);
+  }
+  const esp = join(inputs.tmp, 'slot-esp.img');
+  await buildFatImage(esp, {
+    label: 'EFI',
+    volumeId: '45534641',
+    tmp: inputs.tmp,
+    exec: inputs.exec,
+    entries: [
+      { path: '/EFI/BOOT/BOOTX64.EFI', source: inputs.systemdBoot },
+      { path: `/EFI/Linux/${inputs.ukiFileName}`, source: inputs.ukiSystemB },
+      { path: '/loader/loader.conf', content: slotLoaderConf(inputs.ukiFileName) },
+    ],
+  });
+  return buildGptDisk(
+    inputs.out,
+    [
+      { name: SLOT_PARTITIONS.esp, type: PARTITION_TYPE.esp, image: esp },
+      { name: SLOT_PARTITIONS.a, type: PARTITION_TYPE.rootX86_64, sizeMiB: 1 },
+      { name: SLOT_PARTITIONS.b, type: PARTITION_TYPE.rootX86_64, image: inputs.rootImage },
+      { name: SLOT_PARTITIONS.var, type: PARTITION_TYPE.var, sizeMiB: 8 },
+    ],
+    { exec: inputs.exec, diskSeed: `slot-b:${inputs.ukiFileName}` },
+  );
+}
