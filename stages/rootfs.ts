@@ -1,0 +1,59 @@
+// The rootfs node: the variant's root tree from its unpacked packages, overlay and settings.
+// Output: root/ (the tree; contents only) and manifest.json (owners, modes, devices, and which
+// package installs each path). Later stages (squashfs, erofs, sbom) read the manifest, not the
+// disk's owners. The work is in stages/rootfs/ (build.ts has the steps); this file is the factory.
+import type { NodeSpec } from '../graph/node.js';
+import { buildRootfs } from './rootfs/build.js';
+import type { RootfsConfig } from './rootfs/config.js';
+import { SCRIPT_TOOLS } from './rootfs/scripts.js';
+import { parseSourceDateEpoch } from './uki.js';
+
+export { buildRootfs, type BuildRootfsOptions, type RootfsPackageInput, type RootfsResult } from './rootfs/build.js';
+export type { RootfsConfig, UserConfig, GroupConfig, ServiceConfig, SerialConsoleConfig, FstabConfig } from './rootfs/config.js';
+export { hostRunner, type Runner } from './rootfs/runner.js';
+export { PathConflictError, InstallScriptError, RootfsConfigError, RootfsError } from './rootfs/errors.js';
+
+/** Bump when the rootfs output changes for the same inputs. */
+export const ROOTFS_KIND_VERSION = 1;
+
+export interface RootfsNodeOptions {
+  variant: string;
+  /** Packages in the resolver's order, each with its apk-unpack node. */
+  packages: ReadonlyArray<{ name: string; node: string }>;
+  /** Project-relative overlay directory (`variants/overlays/<name>`), when the variant has one. */
+  overlayDir?: string;
+  config: Omit<RootfsConfig, 'variant'>;
+}
+
+export function rootfsId(variant: string): string {
+  return `rootfs:${variant}`;
+}
+
+/** `rootfs:<variant>`: merged packages + overlay + generated config + install scripts. */
+export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
+  const names = options.packages.map((pkg) => pkg.name);
+  const config: RootfsConfig = { ...options.config, variant: options.variant };
+  return {
+    id: rootfsId(options.variant),
+    kind: 'rootfs',
+    version: ROOTFS_KIND_VERSION,
+    // Local name = package name; the order lives in params (object keys do not keep it for all names).
+    deps: Object.fromEntries(options.packages.map((pkg) => [pkg.name, pkg.node])),
+    files: options.overlayDir ? [options.overlayDir] : [],
+    params: { packages: names, overlay: options.overlayDir ?? null, config: JSON.parse(JSON.stringify(config)) },
+    tools: SCRIPT_TOOLS,
+    env: { SOURCE_DATE_EPOCH: true },
+    description: `root tree of ${options.variant}: ${names.length} packages, overlay, config, install scripts`,
+    async run(ctx) {
+      await buildRootfs({
+        packages: names.map((name) => ({ name, dir: ctx.dep(name) })),
+        overlayDir: options.overlayDir ? ctx.file(options.overlayDir) : undefined,
+        config,
+        outDir: ctx.out,
+        tmpDir: ctx.tmp,
+        sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
+        runner: ctx,
+      });
+    },
+  };
+}
