@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { GzipFormatError, splitGzipMembers } from '../../../formats/gzip-members.js';
 import { readBody, readTar, TarFormatError } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
+import { download, joinLocation } from '../download.js';
 import { loadTrustedKeys, readSignatureSegment, verifyApkSignatures, type SignatureScheme, type TrustedKeys } from './trust.js';
 
 export interface ApkIndexFile {
@@ -73,38 +74,51 @@ function wrapTar(err: unknown, source: string): unknown {
 }
 
 export interface ApkIndexNodeOptions {
-  /** Node id, e.g. `apkindex:alpine-main@v3.23`. */
-  id: string;
-  /** Node that downloaded the index; its output holds `fileName`. */
-  fetchNode: string;
-  /** File name inside the fetch node's output. Default `APKINDEX.tar.gz`. */
-  fileName?: string;
+  /** Repository name (`main`); the node id is `apk-index:<repository>` unless `id` is given. */
+  repository: string;
+  /**
+   * Repository location: a URL (`http://<alpine-mirror>/alpine/v3.23/main/x86_64`), a file URL or a
+   * project-relative path. Not part of the key: a mirror change costs no rebuild, the bytes decide.
+   */
+  url: string;
   /** Project-relative directory of trusted `*.rsa.pub` keys (e.g. `variants/keys/demo`). */
   keysDir: string;
-  /** URL or label used in error messages. */
-  source: string;
+  id?: string;
+  /** Largest index accepted. Default 256 MiB. */
+  maxBytes?: number;
 }
 
 /**
- * Node factory: verifies a downloaded index and writes `APKINDEX`, `DESCRIPTION` and
- * `signature.json` (which key signed it) into its output.
+ * Node factory: downloads `<url>/APKINDEX.tar.gz` on every build, verifies its signature and
+ * writes `APKINDEX` (the text), `DESCRIPTION` and `signature.json` (which key signed it). A moved
+ * mirror index reruns this node; early cutoff keeps dependents cached while the text is unchanged.
  */
 export function apkIndexNode(options: ApkIndexNodeOptions): NodeSpec {
-  const fileName = options.fileName ?? 'APKINDEX.tar.gz';
   return {
-    id: options.id,
+    id: options.id ?? `apk-index:${options.repository}`,
     kind: 'apk-index',
     version: 1,
-    deps: { download: options.fetchNode },
+    alwaysRun: true,
     files: [options.keysDir],
-    params: { fileName, source: options.source },
-    description: `verify the signed APKINDEX from ${options.source}`,
+    params: { repository: options.repository, maxBytes: options.maxBytes ?? 256 << 20 },
+    unkeyed: { url: options.url },
+    description: `download and verify the APKINDEX of ${options.repository}`,
     async run(ctx) {
+      const { url } = ctx.unkeyed as { url: string };
+      const location = joinLocation(url, 'APKINDEX.tar.gz');
+      const file = join(ctx.tmp, 'APKINDEX.tar.gz');
+      await download(location, file, {
+        maxBytes: options.maxBytes ?? 256 << 20,
+        signal: ctx.signal,
+        baseDir: ctx.root,
+        log: (line) => ctx.log(line),
+      });
       const keys = await loadTrustedKeys(ctx.file(options.keysDir));
-      const index = await readApkIndexPath(join(ctx.dep('download'), fileName), keys, options.source);
+      const index = await readApkIndexPath(file, keys, location);
       await writeFile(join(ctx.out, 'APKINDEX'), index.text);
       await writeFile(join(ctx.out, 'DESCRIPTION'), `${index.description}\n`);
       await writeFile(join(ctx.out, 'signature.json'), `${JSON.stringify(index.signedBy)}\n`);
+      ctx.log(`${location}: signed by ${index.signedBy.keyName} (${index.description})`);
     },
   };
 }

@@ -24,6 +24,7 @@ import { createGunzip } from 'node:zlib';
 import { GzipFormatError, readLeadingGzipMembers } from '../../../formats/gzip-members.js';
 import { readBody, readTar, TarFormatError, type TarEntry } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
+import { download, joinLocation } from '../download.js';
 import {
   compareManifestPaths,
   ManifestError,
@@ -578,20 +579,59 @@ function declaredChecksum(entry: TarEntry): { name: string; algorithm: string; h
 }
 
 // ---------------------------------------------------------------------------------------------
-// Node factory
+// Node factories: fetch(pkg) -> unpack(pkg), one pair per package, shared between variants.
 
-export interface ApkUnpackNodeOptions extends ApkExpectation {
-  /** Node that downloaded the package; its output directory holds `fileName`. */
-  fetchNode: string;
-  /** Default `<name>-<version>.apk`. */
-  fileName?: string;
-  /** Project-relative directory of trusted `*.rsa.pub` keys (e.g. `variants/keys/demo`). */
-  keysDir: string;
+/** `<name>-<version>.apk`, the file name in a repository and in a fetch node's output. */
+export function apkFileName(name: string, version: string): string {
+  return `${name}-${version}.apk`;
 }
 
-/** `apk-unpack:<name>@<version>`: verify and unpack one downloaded package (shared by variants). */
+export interface ApkFetchNodeOptions extends ApkExpectation {
+  /** Repository location (URL, file URL or project-relative path); not part of the key. */
+  repositoryUrl: string;
+  /** Default `apk-fetch:<name>@<version>`. */
+  id?: string;
+}
+
+/**
+ * Downloads one package. Keyed on name, version, size and C: (from the lock), not on the URL,
+ * so another mirror serving the same package costs no rebuild. The download stops at the
+ * declared size; the unpack node verifies everything else.
+ */
+export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
+  const fileName = apkFileName(options.name, options.version);
+  return {
+    id: options.id ?? `apk-fetch:${options.name}@${options.version}`,
+    kind: 'apk-fetch',
+    version: 1,
+    params: { name: options.name, version: options.version, size: options.size, checksum: options.checksum },
+    unkeyed: { url: options.repositoryUrl },
+    description: `download ${fileName}`,
+    async run(ctx) {
+      const { url } = ctx.unkeyed as { url: string };
+      await download(joinLocation(url, fileName), join(ctx.out, fileName), {
+        maxBytes: options.size,
+        exactSize: true,
+        signal: ctx.signal,
+        baseDir: ctx.root,
+        log: (line) => ctx.log(line),
+      });
+    },
+  };
+}
+
+export interface ApkUnpackNodeOptions extends ApkExpectation {
+  /** The node that downloaded the package (its output holds `<name>-<version>.apk`). */
+  fetchNode: string;
+  /** Project-relative directory of trusted `*.rsa.pub` keys (e.g. `variants/keys/demo`). */
+  keysDir: string;
+  /** Default `apk:<name>@<version>`. */
+  id?: string;
+}
+
+/** Verifies and unpacks one downloaded package: root/, manifest.json, scripts/, pkginfo.json. */
 export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
-  const fileName = options.fileName ?? `${options.name}-${options.version}.apk`;
+  const fileName = apkFileName(options.name, options.version);
   const expected: ApkExpectation = {
     name: options.name,
     version: options.version,
@@ -599,13 +639,13 @@ export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
     checksum: options.checksum,
   };
   return {
-    id: `apk-unpack:${options.name}@${options.version}`,
+    id: options.id ?? `apk:${options.name}@${options.version}`,
     kind: 'apk-unpack',
     version: 1,
     deps: { download: options.fetchNode },
     files: [options.keysDir],
-    params: { ...expected, fileName },
-    description: `verify and unpack ${options.name} ${options.version}`,
+    params: { ...expected },
+    description: `verify and unpack ${fileName}`,
     async run(ctx) {
       const keys = await loadTrustedKeys(ctx.file(options.keysDir));
       const result = await unpackApk({

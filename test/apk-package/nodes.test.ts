@@ -1,0 +1,141 @@
+// The apk-index, apk-fetch and apk-unpack nodes run by the real engine against the demo mirror
+// served on 127.0.0.1: built, cached, early cutoff on an unchanged index, and a refused package
+// leaves no cache entry.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../graph/build.js';
+import type { NodeSpec } from '../../graph/node.js';
+import { Session } from '../../graph/session.js';
+import { readManifest } from '../../stages/manifest.js';
+import { apkIndexNode } from '../../stages/sources/apk/index-file.js';
+import { apkFetchNode, apkUnpackNode } from '../../stages/sources/apk/package.js';
+import { buildApk } from '../fixtures/alpine/abuild.js';
+import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
+import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
+import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
+import { StaticHttpServer } from '../fixtures/http-server.js';
+import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+
+let mirror: DemoMirror;
+let server: StaticHttpServer;
+let project: string;
+let repoUrl: string;
+
+beforeAll(async () => {
+  mirror = await ensureDemoMirror();
+  server = await StaticHttpServer.start(mirror.root);
+  repoUrl = `${server.url}/v3.23/main/x86_64`;
+  project = mkdtempSync(join(fixturesDir(), '.apk-nodes-'));
+  mkdirSync(join(project, DEMO_KEYS_DIR), { recursive: true });
+  cpSync(join(projectRoot(), DEMO_KEYS_DIR), join(project, DEMO_KEYS_DIR), { recursive: true });
+}, 600_000);
+
+afterAll(async () => {
+  await server?.stop();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+function pkg(name: string): IndexPackage {
+  return mirror.packages.find((p) => p.name === name)!;
+}
+
+function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl): NodeSpec[] {
+  const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
+  const fetch = apkFetchNode({ ...expected, repositoryUrl: url });
+  return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR })];
+}
+
+async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+  const session = await Session.open({ root: project, callerEnv: { PATH: process.env.PATH } });
+  try {
+    return await fn(session);
+  } finally {
+    await session.close();
+  }
+}
+
+describe('apk nodes through the engine', () => {
+  it('index, fetch and unpack build, then come from the cache; the index reruns with early cutoff', async () => {
+    const graph = [apkIndexNode({ repository: 'main', url: repoUrl, keysDir: DEMO_KEYS_DIR }), ...packageNodes(pkg('busybox'))];
+    await withSession(async (session) => {
+      const first = await build(session, graph, { jobs: 2 });
+      const failures = [...first.outcomes.values()].filter((o) => o.error).map((o) => `${o.id}: ${o.error?.message}`);
+      expect(first.ok, failures.join('\n')).toBe(true);
+      const index = first.outcomes.get('apk-index:main')!.path!;
+      expect(readFileSync(join(index, 'APKINDEX'), 'utf8')).toContain(`C:${pkg('busybox').checksum}\nP:busybox\n`);
+      expect(JSON.parse(readFileSync(join(index, 'signature.json'), 'utf8')).keyName).toMatch(/^pipeline-demo-/);
+      const unpacked = first.outcomes.get(`apk:busybox@${pkg('busybox').version}`)!.path!;
+      const manifest = await readManifest(join(unpacked, 'manifest.json'));
+      expect(manifest.entries.find((e) => e.path === 'bin/sh')).toMatchObject({ type: 'symlink', target: '/bin/busybox' });
+      expect(readFileSync(join(unpacked, 'scripts', 'post-install'), 'utf8')).toContain('--install -s');
+
+      const requestsBefore = server.requests.length;
+      const second = await build(session, graph, { jobs: 2 });
+      expect(Object.fromEntries([...second.outcomes.values()].map((o) => [o.id, o.status]))).toEqual({
+        'apk-index:main': 'built',
+        [`apk-fetch:busybox@${pkg('busybox').version}`]: 'cached',
+        [`apk:busybox@${pkg('busybox').version}`]: 'cached',
+      });
+      // Only the index was downloaded again.
+      expect(server.requests.slice(requestsBefore)).toEqual(['/v3.23/main/x86_64/APKINDEX.tar.gz']);
+    });
+  }, 120_000);
+
+  it('a package that is not the one the lock names fails its unpack node and leaves no cache entry', async () => {
+    // Another mirror serves a different package under the right name and size: the download
+    // succeeds (the fetch node only checks the size), the unpack node refuses it.
+    const real = pkg('syslinux');
+    const evilDir = mkdtempSync(join(fixturesDir(), '.evil-mirror-'));
+    try {
+      const bytes = readFileSync(join(mirror.repoDir, `syslinux-${real.version}.apk`));
+      const other = await buildApk({
+        name: 'syslinux',
+        version: real.version,
+        description: 'impostor',
+        url: 'https://example.invalid',
+        license: 'MIT',
+        epoch: 1767225600,
+        files: [{ path: 'usr/share/syslinux/isolinux.bin', type: 'file', mode: 0o644, content: Buffer.alloc(bytes.length - 2000, 1) }],
+      });
+      const same = Buffer.alloc(bytes.length);
+      other.bytes.copy(same, 0, 0, Math.min(other.bytes.length, same.length));
+      mkdirSync(join(evilDir, 'repo'));
+      writeFileSync(join(evilDir, 'repo', `syslinux-${real.version}.apk`), same);
+      const evilServer = await StaticHttpServer.start(evilDir);
+      try {
+        const graph = packageNodes(real, `${evilServer.url}/repo`);
+        await withSession(async (session) => {
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const result = await build(session, graph, { jobs: 2 });
+            const unpack = result.outcomes.get(`apk:syslinux@${real.version}`)!;
+            expect(result.ok).toBe(false);
+            expect(unpack.status).toBe('failed');
+            expect(unpack.path).toBeUndefined();
+            expect(unpack.error!.message).toMatch(/syslinux-6\.04_git20190206-r3: control checksum .* differs from the index's/);
+          }
+        });
+      } finally {
+        await evilServer.stop();
+      }
+    } finally {
+      rmSync(evilDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a mirror that sends more than the declared size fails the fetch node', async () => {
+    const p = pkg('systemd-efistub');
+    server.setFault(`/v3.23/main/x86_64/systemd-efistub-${p.version}.apk`, { kind: 'append', bytes: Buffer.alloc(10, 1) });
+    try {
+      await withSession(async (session) => {
+        const result = await build(session, packageNodes(p), { jobs: 2 });
+        const fetch = result.outcomes.get(`apk-fetch:systemd-efistub@${p.version}`)!;
+        expect(fetch.status).toBe('failed');
+        expect(fetch.error!.message).toMatch(/more data than the declared \d+ bytes/);
+        expect(result.outcomes.get(`apk:systemd-efistub@${p.version}`)!.status).toBe('skipped');
+      });
+    } finally {
+      server.clearFaults();
+    }
+  }, 120_000);
+});
