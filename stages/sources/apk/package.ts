@@ -21,7 +21,7 @@ import { chmod, link, mkdir, open, stat, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { GzipFormatError, readLeadingGzipMembers } from '../../../formats/gzip-members.js';
+import { GzipFormatError, readLeadingGzipMembers, type DecodedGzipMember } from '../../../formats/gzip-members.js';
 import { readBody, readTar, TarFormatError, type TarEntry } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
 import { download, joinLocation } from '../download.js';
@@ -40,6 +40,7 @@ import {
   MissingSignatureError,
   readSignatureSegment,
   verifyApkSignatures,
+  type ApkSignature,
   type TrustedKeys,
 } from './trust.js';
 
@@ -168,61 +169,19 @@ export async function locateApkMembers(
 export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkResult> {
   const { apkPath, expected, keys, outDir } = options;
   const pkg = `${expected.name}-${expected.version}`;
-  const label = `${pkg}.apk`;
-  const reject = (reason: ApkRejectReason, message: string, entry?: string, cause?: unknown): never => {
+  const reject: Reject = (reason, message, entry, cause) => {
     throw new ApkPackageError(reason, pkg, message, entry, cause === undefined ? undefined : { cause });
   };
 
-  // 1. Size against the index, before reading anything else.
+  // Size first: a download longer or shorter than the index says is not the package.
   const { size } = await stat(apkPath);
   if (size > expected.size) {
     reject('size', `file has ${size} bytes, more data than the ${expected.size} the index declares (S:)`);
   }
   if (size < expected.size) reject('size', `file has ${size} of the ${expected.size} bytes the index declares: truncated download`);
 
-  // 2. Signature and control members, located by their compressed byte ranges. The signature
-  //    segment is looked at first, so an unsigned package is reported as such.
-  let head: Buffer;
-  let controlMember;
-  let signatures;
-  try {
-    const first = await readLeadingGzipMembers(apkPath, 1, { label, maxBytes: 16 << 20 });
-    signatures = await readSignatureSegment(first.members[0].data, label);
-    if (signatures.length === 0) {
-      reject('signature-missing', 'not signed: the first segment holds no .SIGN.* entry (refusing unsigned packages)');
-    }
-    const leading = await readLeadingGzipMembers(apkPath, 2, { label, maxBytes: 16 << 20 });
-    controlMember = leading.members[1];
-    head = leading.head;
-  } catch (err) {
-    if (err instanceof GzipFormatError) return reject('gzip', err.message, undefined, err);
-    if (err instanceof TarFormatError) return reject('format', err.message, undefined, err);
-    throw err;
-  }
-  const controlBytes = head.subarray(controlMember.start, controlMember.end);
-  if (controlMember.end >= size) reject('format', 'no data segment after the control segment');
-
-  // 3. The control member is the one the index describes.
-  const actual = controlChecksum(controlBytes, expected.checksum);
-  if (actual === undefined) reject('control-checksum', `index checksum ${expected.checksum} is not a Q1/Q2 checksum`);
-  if (actual !== expected.checksum) {
-    reject('control-checksum', `control checksum ${actual} differs from the index's ${expected.checksum}: not the package the index lists`);
-  }
-
-  // 4. Signed by a trusted key.
-  let signedBy: string;
-  try {
-    signedBy = verifyApkSignatures(keys, signatures, controlBytes, label).keyName;
-  } catch (err) {
-    if (err instanceof MissingSignatureError) return reject('signature-missing', err.message, undefined, err);
-    if (err instanceof BadSignatureError) return reject('signature-bad', err.message, undefined, err);
-    if (err instanceof ApkTrustError) return reject('signature-unknown-key', err.message, undefined, err);
-    throw err;
-  }
-
-  // 5. Control segment: .PKGINFO and scripts.
-  const control = await readControl(controlMember.data, pkg, reject);
-  const pkginfo = control.pkginfo;
+  const { control, signedBy } = await readSignedControl(apkPath, size, expected, keys, reject);
+  const { pkginfo, scripts } = await readControl(control.data, pkg, reject);
   if (pkginfo.pkgname !== expected.name || pkginfo.pkgver !== expected.version) {
     reject('pkginfo', `.PKGINFO is for ${pkginfo.pkgname}-${pkginfo.pkgver}, the index says ${pkg}`, '.PKGINFO');
   }
@@ -230,16 +189,99 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
     reject('pkginfo', '.PKGINFO has no valid datahash (packages signed without a data hash are not supported)', '.PKGINFO');
   }
 
-  // 6. Data segment, streamed: hashed as compressed bytes, unpacked as it decompresses.
   const rootDir = join(outDir, 'root');
   await mkdir(rootDir, { mode: 0o755 });
-  const tree = new SafeTreeWriter(rootDir, pkg, reject);
-  const dataStart = controlMember.end;
-  const dataHash = createHash('sha256');
-  const file = createReadStream(apkPath, { start: dataStart, highWaterMark: 1 << 20 });
+  const tree = new SafeTreeWriter(rootDir, reject);
+  const datahash = await unpackData(apkPath, control.end, tree, `${pkg}.apk data`, reject, options.signal);
+  if (datahash !== pkginfo.datahash) {
+    reject('data-checksum', `data member SHA-256 ${datahash} differs from .PKGINFO datahash ${pkginfo.datahash}`);
+  }
+  await tree.finish();
+
+  const manifest: TreeManifest = {
+    format: 'pipeline-tree-manifest',
+    version: 1,
+    package: { name: pkginfo.pkgname, version: pkginfo.pkgver },
+    entries: tree.entries(),
+  };
+  await writeManifest(join(outDir, 'manifest.json'), manifest);
+  const scriptsDir = join(outDir, 'scripts');
+  await mkdir(scriptsDir, { mode: 0o755 });
+  for (const [name, body] of scripts) await writeFile(join(scriptsDir, name), body, { mode: 0o755 });
+  await writeFile(join(outDir, 'pkginfo.json'), `${JSON.stringify(pkginfo, null, 2)}\n`);
+  return {
+    pkginfo,
+    manifest,
+    scripts: [...scripts.keys()],
+    signedBy,
+    stats: { entries: manifest.entries.length, ...tree.stats, compressedBytes: size - control.end },
+  };
+}
+
+/**
+ * Finds the signature and control members, checks the control member against the index's C:
+ * and its signature against the trusted keys. The signature segment is looked at first, so an
+ * unsigned package is reported as unsigned rather than as a checksum mismatch.
+ */
+async function readSignedControl(
+  apkPath: string,
+  size: number,
+  expected: ApkExpectation,
+  keys: TrustedKeys,
+  reject: Reject,
+): Promise<{ control: DecodedGzipMember; signedBy: string }> {
+  const label = `${expected.name}-${expected.version}.apk`;
+  let control: DecodedGzipMember;
+  let controlBytes: Buffer;
+  let signatures: ApkSignature[];
+  try {
+    const first = await readLeadingGzipMembers(apkPath, 1, { label, maxBytes: 16 << 20 });
+    signatures = await readSignatureSegment(first.members[0].data, label);
+    if (signatures.length === 0) {
+      reject('signature-missing', 'not signed: the first segment holds no .SIGN.* entry (refusing unsigned packages)');
+    }
+    const leading = await readLeadingGzipMembers(apkPath, 2, { label, maxBytes: 16 << 20 });
+    control = leading.members[1];
+    controlBytes = leading.head.subarray(control.start, control.end);
+  } catch (err) {
+    if (err instanceof GzipFormatError) return reject('gzip', err.message, undefined, err);
+    if (err instanceof TarFormatError) return reject('format', err.message, undefined, err);
+    throw err;
+  }
+  if (control.end >= size) reject('format', 'no data segment after the control segment');
+
+  const actual = controlChecksum(controlBytes, expected.checksum);
+  if (actual === undefined) reject('control-checksum', `index checksum ${expected.checksum} is not a Q1/Q2 checksum`);
+  if (actual !== expected.checksum) {
+    reject('control-checksum', `control checksum ${actual} differs from the index's ${expected.checksum}: not the package the index lists`);
+  }
+  try {
+    return { control, signedBy: verifyApkSignatures(keys, signatures, controlBytes, label).keyName };
+  } catch (err) {
+    if (err instanceof MissingSignatureError) return reject('signature-missing', err.message, undefined, err);
+    if (err instanceof BadSignatureError) return reject('signature-bad', err.message, undefined, err);
+    if (err instanceof ApkTrustError) return reject('signature-unknown-key', err.message, undefined, err);
+    throw err;
+  }
+}
+
+/**
+ * Streams the data member from `start` to EOF: hashed as compressed bytes (returned, hex),
+ * decompressed and unpacked entry by entry. Never holds the member in memory.
+ */
+async function unpackData(
+  apkPath: string,
+  start: number,
+  tree: SafeTreeWriter,
+  label: string,
+  reject: Reject,
+  signal?: AbortSignal,
+): Promise<string> {
+  const hash = createHash('sha256');
+  const file = createReadStream(apkPath, { start, highWaterMark: 1 << 20 });
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      dataHash.update(chunk);
+      hash.update(chunk);
       done(null, chunk);
     },
   });
@@ -249,8 +291,8 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
     if (err) streamError = err;
   });
   try {
-    for await (const entry of readTar(gunzip, { label: `${label} data` })) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+    for await (const entry of readTar(gunzip, { label })) {
+      if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       await tree.add(entry);
     }
   } catch (err) {
@@ -265,31 +307,7 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
     gunzip.destroy();
     file.destroy();
   }
-  const datahash = dataHash.digest('hex');
-  if (datahash !== pkginfo.datahash) {
-    reject('data-checksum', `data member SHA-256 ${datahash} differs from .PKGINFO datahash ${pkginfo.datahash}`);
-  }
-  await tree.finish();
-
-  // 7. Results.
-  const manifest: TreeManifest = {
-    format: 'pipeline-tree-manifest',
-    version: 1,
-    package: { name: pkginfo.pkgname, version: pkginfo.pkgver },
-    entries: tree.entries(),
-  };
-  await writeManifest(join(outDir, 'manifest.json'), manifest);
-  const scriptsDir = join(outDir, 'scripts');
-  await mkdir(scriptsDir, { mode: 0o755 });
-  for (const [name, body] of control.scripts) await writeFile(join(scriptsDir, name), body, { mode: 0o755 });
-  await writeFile(join(outDir, 'pkginfo.json'), `${JSON.stringify(pkginfo, null, 2)}\n`);
-  return {
-    pkginfo,
-    manifest,
-    scripts: [...control.scripts.keys()],
-    signedBy,
-    stats: { entries: manifest.entries.length, ...tree.stats, compressedBytes: size - dataStart },
-  };
+  return hash.digest('hex');
 }
 
 type Reject = (reason: ApkRejectReason, message: string, entry?: string, cause?: unknown) => never;
@@ -398,7 +416,7 @@ class SafeTreeWriter {
 
   constructor(
     private readonly root: string,
-    private readonly pkg: string,
+    /** Throws the package's ApkPackageError (it names the package). */
     private readonly reject: Reject,
   ) {}
 
