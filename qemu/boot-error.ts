@@ -9,6 +9,8 @@ export interface FailureContext {
   commandLine?: string;
   /** Where the full serial log is kept. */
   logPath?: string;
+  /** Said after the log path (e.g. where else the log is, when the path may not survive). */
+  logNote?: string;
 }
 
 export interface BootFailureDetails extends FailureContext {
@@ -40,7 +42,7 @@ export class BootTestError extends Error {
 
 function formatFailure(details: BootFailureDetails): string {
   const lines = [`boot test '${details.scenario}' failed: ${details.reason}`];
-  if (details.logPath) lines.push(`full serial log: ${details.logPath}`);
+  if (details.logPath) lines.push(`full serial log: ${details.logPath}${details.logNote ? ` (${details.logNote})` : ''}`);
   if (details.commandLine) lines.push(`reproduce with: ${details.commandLine}`);
   lines.push(`last ${details.lastLines.length} lines of serial output:`);
   for (const line of details.lastLines) lines.push(`  | ${line}`);

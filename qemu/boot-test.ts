@@ -22,6 +22,8 @@ export interface BootTestOptions {
   env?: Record<string, string>;
   /** Each serial line as it arrives (a node streams them into its log). */
   onLine?: (line: string) => void;
+  /** Appended to the log path in failure messages. */
+  logNote?: string;
   /** Called once QEMU runs (to log its command line, or watch its pid). */
   onStart?: (qemu: QemuInstance, reproduceWith: string) => void;
   /** After a passing run, copy the run's OVMF variable store here (the enrollment boot). */
@@ -60,7 +62,7 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
   const console = new SerialConsole({
     input: qemu.serialOut,
     output: qemu.serialIn,
-    context: { scenario: plan.name, commandLine: qemuCommand, logPath },
+    context: { scenario: plan.name, commandLine: qemuCommand, logPath, logNote: options.logNote },
     fatalPatterns: plan.fatalPatterns,
     startedAt: qemu.startedAt,
     describeEnd: () => qemu.describeExit(),

@@ -83,7 +83,7 @@ export class SerialConsole {
   private cursor = 0;
   private fatalScanFrom = 0;
   private partialLine = '';
-  private fatal?: { reason: string; line: string; settled: Promise<void> };
+  private fatal?: { reason: string; index: number; settled: Promise<void> };
   private endDescription?: string;
   private ended = false;
   private waiter?: PendingWait;
@@ -295,13 +295,14 @@ export class SerialConsole {
   private recordFatal(reason: string, index: number): void {
     const settleMs = this.options.fatalSettleMs ?? 1000;
     const settled = new Promise<void>((resolve) => setTimeout(resolve, settleMs));
-    this.fatal = { reason, line: lineAround(this.text, index), settled };
+    this.fatal = { reason, index, settled };
     void settled.then(() => this.waiter?.fail(this.fatalError()));
   }
 
   private fatalError(): BootTestError {
+    // Read the line now, after the settle time: the chunk that matched may have cut it short.
     const fatal = this.fatal!;
-    return this.failure(`${fatal.reason}: ${JSON.stringify(fatal.line)}`);
+    return this.failure(`${fatal.reason}: ${JSON.stringify(lineAround(this.text, fatal.index))}`);
   }
 
   private async onEnd(): Promise<void> {

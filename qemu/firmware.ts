@@ -45,13 +45,13 @@ export class FirmwareNotFoundError extends Error {
 }
 
 export interface LocateOptions {
-  /** Searched before the Debian locations (e.g. a CI cache of firmware). */
-  extraDirs?: string[];
+  /** Search these directories instead of the Debian locations. */
+  searchDirs?: string[];
 }
 
 export async function locateFirmwareFile(role: FirmwareRole, options: LocateOptions = {}): Promise<FirmwareFile> {
   const candidate = FIRMWARE_CANDIDATES[role];
-  const dirs = [...(options.extraDirs ?? []), ...candidate.dirs];
+  const dirs = options.searchDirs ?? candidate.dirs;
   for (const dir of dirs) {
     const path = join(dir, candidate.fileName);
     try {

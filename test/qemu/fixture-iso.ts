@@ -2,13 +2,13 @@
 // with systemd-boot + a UKI for UEFI, both bootable from CD and as a disk), from Debian's
 // systemd-boot, kernel and busybox, so every boot scenario can be proven before the real ISO lands.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { extractDeb, fetchDeb } from '../fixtures/debs.js';
 import { buildFatImage } from '../../qemu/fat-image.js';
 import { hostExec } from '../../qemu/exec-tool.js';
-import { buildOnceIn, qemuFixturesDir } from './fixtures.js';
+import { buildInitramfs, buildOnceIn, debianKernel, qemuFixturesDir, SHELL_INIT } from './fixtures.js';
 
 const run = promisify(execFile);
 
@@ -132,4 +132,73 @@ export async function buildFixtureIso(inputs: FixtureIsoInputs): Promise<string>
     '-eltorito-alt-boot', '-e', 'boot/efiboot.img', '-no-emul-boot', '-isohybrid-gpt-basdat',
     '-o', inputs.out, tree]);
   return inputs.out;
+}
+
+export interface FixtureBootSet {
+  dir: string;
+  iso: string;
+  keys: SecureBootKeys;
+  signedSystemdBoot: string;
+  /** On the ISO's ESP as EFI/Linux/fixture-live.efi (the default entry). */
+  signedLiveUki: string;
+  /** On the ISO as /boot/uki/fixture-system-b.efi; its cmdline adds root=LABEL=system-b. */
+  signedSystemBUki: string;
+  kernelRelease: string;
+}
+
+export const FIXTURE_CONSOLE = 'console=ttyS0,115200 panic=-1';
+export const FIXTURE_LIVE_UKI = 'fixture-live.efi';
+export const FIXTURE_SYSTEM_B_UKI = 'fixture-system-b.efi';
+export const FIXTURE_ROOT_IMAGE = '/live/filesystem.squashfs';
+
+/**
+ * The fixture hybrid ISO with everything the scenarios need (test keys, signed systemd-boot and
+ * UKIs), built once per kernel release under out/fixtures/qemu.
+ */
+export async function fixtureBootSet(): Promise<FixtureBootSet> {
+  const kernel = await debianKernel();
+  const dir = await buildOnceIn(join(qemuFixturesDir(), `boot-set-${kernel.release}-v1`), async (into) => {
+    const { bootloader, stub } = await systemdBootEfi();
+    const initrd = await buildInitramfs(SHELL_INIT, join(into, 'initrd.cpio'), kernel.virtioModules);
+    const keys = await generateSecureBootKeys(join(into, 'keys'));
+    const signedSystemdBoot = await sbsign(keys.db, bootloader, join(into, 'systemd-bootx64.signed.efi'));
+    const uki = async (name: string, cmdline: string) => {
+      const unsigned = await buildUki({ stub, vmlinuz: kernel.vmlinuz, initrd, cmdline, out: join(into, `${name}.efi`) });
+      return sbsign(keys.db, unsigned, join(into, `${name}.signed.efi`));
+    };
+    const liveUki = await uki('live', FIXTURE_CONSOLE);
+    const systemBUki = await uki('system-b', `${FIXTURE_CONSOLE} root=LABEL=system-b`);
+    const rootDir = join(into, 'rootfs');
+    await mkdir(join(rootDir, 'etc'), { recursive: true });
+    await writeFile(join(rootDir, 'etc', 'hostname'), 'fixture\n');
+    await run('mksquashfs', [rootDir, join(into, 'filesystem.squashfs'), '-quiet', '-noappend']);
+    const tmp = join(into, 'iso-build');
+    await mkdir(tmp);
+    await buildFixtureIso({
+      vmlinuz: kernel.vmlinuz,
+      initrd,
+      biosAppend: FIXTURE_CONSOLE,
+      systemdBoot: signedSystemdBoot,
+      liveUki,
+      liveUkiName: FIXTURE_LIVE_UKI,
+      extras: [
+        { pathInIso: `/boot/uki/${FIXTURE_SYSTEM_B_UKI}`, source: systemBUki },
+        { pathInIso: FIXTURE_ROOT_IMAGE, source: join(into, 'filesystem.squashfs') },
+      ],
+      volumeId: 'PIPELINE_FIXTURE',
+      out: join(into, 'fixture.iso'),
+      tmp,
+    });
+    await rm(tmp, { recursive: true, force: true });
+  });
+  const pair = (name: string): KeyPair => ({ key: join(dir, 'keys', `${name}.key`), crt: join(dir, 'keys', `${name}.crt`), auth: join(dir, 'keys', `${name}.auth`) });
+  return {
+    dir,
+    iso: join(dir, 'fixture.iso'),
+    keys: { PK: pair('PK'), KEK: pair('KEK'), db: pair('db') },
+    signedSystemdBoot: join(dir, 'systemd-bootx64.signed.efi'),
+    signedLiveUki: join(dir, 'live.signed.efi'),
+    signedSystemBUki: join(dir, 'system-b.signed.efi'),
+    kernelRelease: kernel.release,
+  };
 }

@@ -1,10 +1,8 @@
 // Every ISO scenario booted for real against a fixture hybrid ISO (Debian kernel, busybox
 // initramfs, Debian systemd-boot): UEFI and BIOS from CD and as a disk, Secure Boot with the
 // test's own enrolled keys, the refused tampered UKI, and the system-b slot of an A/B disk.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBootTest, type BootTestResult } from '../../qemu/boot-test.js';
 import { buildEnrollmentDisk } from '../../qemu/enrollment-disk.js';
@@ -24,60 +22,25 @@ import {
 } from '../../qemu/scenarios.js';
 import { buildSlotBDisk } from '../../qemu/slot-disk.js';
 import { tamperUkiCmdline } from '../../qemu/tamper.js';
-import { buildFixtureIso, buildUki, generateSecureBootKeys, sbsign, systemdBootEfi, type SecureBootKeys } from './fixture-iso.js';
-import { buildInitramfs, debianKernel, qemuFixturesDir, SHELL_INIT } from './fixtures.js';
-
-const run = promisify(execFile);
-const CONSOLE = 'console=ttyS0,115200 panic=-1';
-const LIVE_UKI = 'fixture-live.efi';
-const SYSTEM_B_UKI = 'fixture-system-b.efi';
+import {
+  FIXTURE_CONSOLE as CONSOLE,
+  FIXTURE_ROOT_IMAGE,
+  FIXTURE_SYSTEM_B_UKI as SYSTEM_B_UKI,
+  fixtureBootSet,
+  type FixtureBootSet,
+} from './fixture-iso.js';
+import { qemuFixturesDir } from './fixtures.js';
 
 let work: string;
 let firmware: FirmwareSet;
-let keys: SecureBootKeys;
+let set: FixtureBootSet;
 let iso: string;
-let signedLiveUki: string;
-let signedSystemdBoot: string;
 
 beforeAll(async () => {
+  set = await fixtureBootSet();
+  iso = set.iso;
   work = await mkdtemp(join(qemuFixturesDir(), '.iso-scenarios-'));
   firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-code-secboot', 'ovmf-vars']);
-  const kernel = await debianKernel();
-  const { bootloader, stub } = await systemdBootEfi();
-  const initrd = await buildInitramfs(SHELL_INIT, join(work, 'initrd.cpio'), kernel.virtioModules);
-  keys = await generateSecureBootKeys(join(work, 'keys'));
-  signedSystemdBoot = await sbsign(keys.db, bootloader, join(work, 'systemd-bootx64.signed.efi'));
-  const liveUki = await buildUki({ stub, vmlinuz: kernel.vmlinuz, initrd, cmdline: CONSOLE, out: join(work, 'live.efi') });
-  signedLiveUki = await sbsign(keys.db, liveUki, join(work, 'live.signed.efi'));
-  const systemBUki = await buildUki({
-    stub,
-    vmlinuz: kernel.vmlinuz,
-    initrd,
-    cmdline: `${CONSOLE} root=LABEL=system-b`,
-    out: join(work, 'system-b.efi'),
-  });
-  const signedSystemBUki = await sbsign(keys.db, systemBUki, join(work, 'system-b.signed.efi'));
-  const rootDir = join(work, 'rootfs');
-  await mkdir(join(rootDir, 'etc'), { recursive: true });
-  await run('sh', ['-c', `echo fixture > ${rootDir}/etc/hostname`]);
-  await run('mksquashfs', [rootDir, join(work, 'filesystem.squashfs'), '-quiet', '-noappend']);
-  const tmp = join(work, 'iso-build');
-  await mkdir(tmp);
-  iso = await buildFixtureIso({
-    vmlinuz: kernel.vmlinuz,
-    initrd,
-    biosAppend: CONSOLE,
-    systemdBoot: signedSystemdBoot,
-    liveUki: signedLiveUki,
-    liveUkiName: LIVE_UKI,
-    extras: [
-      { pathInIso: `/boot/uki/${SYSTEM_B_UKI}`, source: signedSystemBUki },
-      { pathInIso: '/live/filesystem.squashfs', source: join(work, 'filesystem.squashfs') },
-    ],
-    volumeId: 'PIPELINE_FIXTURE',
-    out: join(work, 'fixture.iso'),
-    tmp,
-  });
 }, 300_000);
 
 afterAll(async () => {
@@ -129,8 +92,8 @@ describe('secure boot', () => {
 
   beforeAll(async () => {
     const disk = await buildEnrollmentDisk({
-      signedSystemdBoot,
-      keys: { pkAuth: keys.PK.auth, kekAuth: keys.KEK.auth, dbAuth: keys.db.auth },
+      signedSystemdBoot: set.signedSystemdBoot,
+      keys: { pkAuth: set.keys.PK.auth, kekAuth: set.keys.KEK.auth, dbAuth: set.keys.db.auth },
       out: join(work, 'enroll.img'),
       tmp: work,
       exec: hostExec,
@@ -149,7 +112,7 @@ describe('secure boot', () => {
 
   it('refuses the ISO whose UKI .cmdline changed after signing, and starts no kernel', async () => {
     const tampered = join(work, 'tampered.iso');
-    const { offsets } = await tamperUkiCmdline(iso, signedLiveUki, tampered);
+    const { offsets } = await tamperUkiCmdline(iso, set.signedLiveUki, tampered);
     expect(offsets.length).toBe(1);
     const result = await boot(secureBootRefusesTamperedScenario({ iso: tampered, firmware, enrolledVars }));
     expect(result.markers.map((m) => m.name)).toEqual(['refused']);
@@ -164,10 +127,10 @@ describe('A/B slot', () => {
     const tmp = join(work, 'slot-build');
     await mkdir(tmp);
     const layout = await buildSlotBDisk({
-      systemdBoot: signedSystemdBoot,
+      systemdBoot: set.signedSystemdBoot,
       ukiSystemB: await extractFromIso(iso, `/boot/uki/${SYSTEM_B_UKI}`, join(tmp, SYSTEM_B_UKI), hostExec),
       ukiFileName: SYSTEM_B_UKI,
-      rootImage: await extractFromIso(iso, '/live/filesystem.squashfs', join(tmp, 'root.squashfs'), hostExec),
+      rootImage: await extractFromIso(iso, FIXTURE_ROOT_IMAGE, join(tmp, 'root.squashfs'), hostExec),
       out: join(work, 'slot.img'),
       tmp,
       exec: hostExec,

@@ -1,0 +1,335 @@
+// Node factories of the boot-test stage (see graph/node.ts). Thin: the work is in boot-test.ts,
+// scenarios.ts and the image helpers. Each key holds: the booted images as dependencies (their
+// output digests), qemu-system-x86_64 as a declared tool, the firmware files' digests and the
+// scenario definition (params).
+import { join } from 'node:path';
+import type { Json, NodeSpec, RunContext } from '../graph/node.js';
+import { detectAccelerator } from './accel.js';
+import { BootTestError } from './boot-error.js';
+import { runBootTest } from './boot-test.js';
+import { buildEnrollmentDisk } from './enrollment-disk.js';
+import { contextExec } from './exec-tool.js';
+import { firmwareKeyMaterial, sha256File, type FirmwareRole, type FirmwareSet } from './firmware.js';
+import { extractFromIso } from './iso-extract.js';
+import { placeholderFirmware, planKeyMaterial } from './plan-key.js';
+import { QEMU_BINARY } from './runner.js';
+import {
+  biosDiskScenario,
+  biosScenario,
+  secureBootEnrollScenario,
+  secureBootRefusesTamperedScenario,
+  secureBootScenario,
+  slotBScenario,
+  uefiDiskScenario,
+  uefiScenario,
+  type IsoScenarioInputs,
+  type ScenarioPlan,
+} from './scenarios.js';
+import { buildSlotBDisk } from './slot-disk.js';
+import { tamperUkiCmdline } from './tamper.js';
+
+export const BOOT_TEST_KIND = 'boot-test';
+export const SECUREBOOT_VARS_KIND = 'secureboot-vars';
+/** Bump when a scenario's behaviour changes in a way its key material does not show. */
+export const BOOT_TEST_VERSION = 1;
+export const SECUREBOOT_VARS_VERSION = 1;
+/** The enrolled variable store in a secureboot-vars node's output. */
+export const ENROLLED_VARS_FILE = 'OVMF_VARS.enrolled.fd';
+
+/** A file inside a dependency's output directory. */
+export interface FileRef {
+  node: string;
+  /** Path relative to that node's output directory. */
+  file: string;
+}
+
+export class FirmwareChangedError extends Error {
+  override name = 'FirmwareChangedError';
+}
+
+const FAT_TOOLS = ['mkfs.fat', 'mmd', 'mcopy'];
+
+export type LiveIsoScenario = 'uefi' | 'bios' | 'uefi-disk' | 'bios-disk';
+
+const LIVE_ISO_SCENARIOS: Record<LiveIsoScenario, { plan: (inputs: IsoScenarioInputs) => ScenarioPlan; firmware: FirmwareRole[] }> = {
+  uefi: { plan: uefiScenario, firmware: ['ovmf-code', 'ovmf-vars'] },
+  'uefi-disk': { plan: uefiDiskScenario, firmware: ['ovmf-code', 'ovmf-vars'] },
+  bios: { plan: biosScenario, firmware: ['seabios'] },
+  'bios-disk': { plan: biosDiskScenario, firmware: ['seabios'] },
+};
+
+/** `test:<variant>:uefi` etc.: boots the ISO to the live root shell. */
+export function liveIsoTestNode(options: {
+  variant: string;
+  scenario: LiveIsoScenario;
+  iso: FileRef;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}): NodeSpec {
+  const { plan, firmware: roles } = LIVE_ISO_SCENARIOS[options.scenario];
+  const build = (iso: string, firmware: FirmwareSet) => plan({ iso, firmware, memoryMiB: options.memoryMiB });
+  return bootTestSpec({
+    id: `test:${options.variant}:${options.scenario}`,
+    deps: { iso: options.iso.node },
+    files: { iso: options.iso.file },
+    roles,
+    firmware: options.firmware,
+    keyPlan: build('<iso>', placeholderFirmware(roles)),
+    description: `boot ${options.variant}'s ISO: ${options.scenario}`,
+    plan: async (ctx) => build(depFile(ctx, 'iso', options.iso), options.firmware),
+  });
+}
+
+/**
+ * `secureboot-vars:<variant>`: boot 1 of Secure Boot. Boots a throwaway disk on which
+ * systemd-boot enrolls the variant's PK/KEK/db, and keeps the resulting variable store.
+ */
+export function secureBootVarsNode(options: {
+  variant: string;
+  /** The .auth files (signed EFI signature lists) of the variant's keys. */
+  keys: { pkAuth: FileRef; kekAuth: FileRef; dbAuth: FileRef };
+  /** systemd-boot signed with the variant's db key. */
+  signedSystemdBoot: FileRef;
+  firmware: FirmwareSet;
+}): NodeSpec {
+  const roles: FirmwareRole[] = ['ovmf-code-secboot', 'ovmf-vars'];
+  return bootTestSpec({
+    id: `secureboot-vars:${options.variant}`,
+    kind: SECUREBOOT_VARS_KIND,
+    version: SECUREBOOT_VARS_VERSION,
+    deps: {
+      pk: options.keys.pkAuth.node,
+      kek: options.keys.kekAuth.node,
+      db: options.keys.dbAuth.node,
+      bootloader: options.signedSystemdBoot.node,
+    },
+    files: {
+      pk: options.keys.pkAuth.file,
+      kek: options.keys.kekAuth.file,
+      db: options.keys.dbAuth.file,
+      bootloader: options.signedSystemdBoot.file,
+    },
+    roles,
+    firmware: options.firmware,
+    extraTools: FAT_TOOLS,
+    keyPlan: secureBootEnrollScenario({ enrollmentDisk: '<enrollment-disk>', firmware: placeholderFirmware(roles) }),
+    description: `enroll ${options.variant}'s Secure Boot keys into an OVMF variable store`,
+    saveVars: true,
+    plan: async (ctx) => {
+      const enrollmentDisk = await buildEnrollmentDisk({
+        signedSystemdBoot: depFile(ctx, 'bootloader', options.signedSystemdBoot),
+        keys: {
+          pkAuth: depFile(ctx, 'pk', options.keys.pkAuth),
+          kekAuth: depFile(ctx, 'kek', options.keys.kekAuth),
+          dbAuth: depFile(ctx, 'db', options.keys.dbAuth),
+        },
+        out: join(ctx.tmp, 'enroll.img'),
+        tmp: ctx.tmp,
+        exec: contextExec(ctx),
+      });
+      return secureBootEnrollScenario({ enrollmentDisk, firmware: options.firmware });
+    },
+  });
+}
+
+/** `test:<variant>:secure-boot`: the ISO boots with Secure Boot enforced by the enrolled keys. */
+export function secureBootTestNode(options: {
+  variant: string;
+  iso: FileRef;
+  /** The secureboot-vars node's output. */
+  enrolledVars: FileRef;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}): NodeSpec {
+  const roles: FirmwareRole[] = ['ovmf-code-secboot'];
+  return bootTestSpec({
+    id: `test:${options.variant}:secure-boot`,
+    deps: { iso: options.iso.node, vars: options.enrolledVars.node },
+    files: { iso: options.iso.file, vars: options.enrolledVars.file },
+    roles,
+    firmware: options.firmware,
+    keyPlan: secureBootScenario({ iso: '<iso>', enrolledVars: '<enrolled-vars>', firmware: placeholderFirmware(roles) }),
+    description: `boot ${options.variant}'s ISO with Secure Boot enforced`,
+    plan: async (ctx) =>
+      secureBootScenario({
+        iso: depFile(ctx, 'iso', options.iso),
+        enrolledVars: depFile(ctx, 'vars', options.enrolledVars),
+        firmware: options.firmware,
+        memoryMiB: options.memoryMiB,
+      }),
+  });
+}
+
+/**
+ * `test:<variant>:secure-boot-refuses-tampered`: the negative case. The tampered ISO is either
+ * given, or made here from the ISO and the signed default UKI stored on it.
+ */
+export function secureBootRefusalTestNode(options: {
+  variant: string;
+  tampered: { iso: FileRef } | { fromIso: FileRef; signedUki: FileRef };
+  enrolledVars: FileRef;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}): NodeSpec {
+  const roles: FirmwareRole[] = ['ovmf-code-secboot'];
+  const tampered = options.tampered;
+  const given = 'iso' in tampered;
+  return bootTestSpec({
+    id: `test:${options.variant}:secure-boot-refuses-tampered`,
+    deps: given
+      ? { iso: tampered.iso.node, vars: options.enrolledVars.node }
+      : { iso: tampered.fromIso.node, uki: tampered.signedUki.node, vars: options.enrolledVars.node },
+    files: given
+      ? { iso: tampered.iso.file, vars: options.enrolledVars.file }
+      : { iso: tampered.fromIso.file, uki: tampered.signedUki.file, vars: options.enrolledVars.file },
+    roles,
+    firmware: options.firmware,
+    keyPlan: secureBootRefusesTamperedScenario({ iso: '<tampered-iso>', enrolledVars: '<enrolled-vars>', firmware: placeholderFirmware(roles) }),
+    description: `Secure Boot must refuse ${options.variant}'s ISO with a UKI changed after signing`,
+    plan: async (ctx) => {
+      let iso: string;
+      if ('iso' in tampered) {
+        iso = depFile(ctx, 'iso', tampered.iso);
+      } else {
+        iso = join(ctx.tmp, 'tampered.iso');
+        const { offsets } = await tamperUkiCmdline(depFile(ctx, 'iso', tampered.fromIso), depFile(ctx, 'uki', tampered.signedUki), iso);
+        ctx.log(`tampered the UKI's .cmdline at ISO offsets ${offsets.join(', ')}`);
+      }
+      return secureBootRefusesTamperedScenario({
+        iso,
+        enrolledVars: depFile(ctx, 'vars', options.enrolledVars),
+        firmware: options.firmware,
+        memoryMiB: options.memoryMiB,
+      });
+    },
+  });
+}
+
+/**
+ * `test:<variant>:slot-b`: builds an A/B disk from the ISO's system-b UKI and root image (see
+ * slot-disk.ts) and boots it; /proc/cmdline must show root=LABEL=system-b.
+ */
+export function slotBTestNode(options: {
+  variant: string;
+  iso: FileRef;
+  /** systemd-boot for the disk's ESP (the signed one the ISO's ESP carries). */
+  systemdBoot: FileRef;
+  /** Paths inside the ISO: `/boot/uki/<os>-system-b.efi`, `/live/filesystem.squashfs`. */
+  ukiInIso: string;
+  rootImageInIso: string;
+  firmware: FirmwareSet;
+  memoryMiB?: number;
+}): NodeSpec {
+  const roles: FirmwareRole[] = ['ovmf-code', 'ovmf-vars'];
+  const ukiFileName = options.ukiInIso.split('/').pop()!;
+  return bootTestSpec({
+    id: `test:${options.variant}:slot-b`,
+    deps: { iso: options.iso.node, bootloader: options.systemdBoot.node },
+    files: { iso: options.iso.file, bootloader: options.systemdBoot.file },
+    roles,
+    firmware: options.firmware,
+    extraTools: ['xorriso', 'sfdisk', ...FAT_TOOLS],
+    extraParams: { ukiInIso: options.ukiInIso, rootImageInIso: options.rootImageInIso },
+    keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles) }),
+    description: `boot ${options.variant}'s system-b slot from an A/B disk`,
+    plan: async (ctx) => {
+      const exec = contextExec(ctx);
+      const iso = depFile(ctx, 'iso', options.iso);
+      const disk = join(ctx.tmp, 'slot.img');
+      const layout = await buildSlotBDisk({
+        systemdBoot: depFile(ctx, 'bootloader', options.systemdBoot),
+        ukiSystemB: await extractFromIso(iso, options.ukiInIso, join(ctx.tmp, ukiFileName), exec),
+        ukiFileName,
+        rootImage: await extractFromIso(iso, options.rootImageInIso, join(ctx.tmp, 'root.img'), exec),
+        out: disk,
+        tmp: ctx.tmp,
+        exec,
+      });
+      ctx.log(`slot disk: ${layout.map((p) => `${p.name}@${p.startSector}+${p.sectors}`).join(' ')}`);
+      return slotBScenario({ disk, firmware: options.firmware, memoryMiB: options.memoryMiB });
+    },
+  });
+}
+
+interface BootTestSpecOptions {
+  id: string;
+  kind?: string;
+  version?: number;
+  deps: Record<string, string>;
+  /** Per dependency: the file used from its output (enters the key). */
+  files: Record<string, string>;
+  roles: FirmwareRole[];
+  firmware: FirmwareSet;
+  extraTools?: string[];
+  extraParams?: Record<string, Json>;
+  keyPlan: ScenarioPlan;
+  description: string;
+  saveVars?: boolean;
+  plan(ctx: RunContext): Promise<ScenarioPlan>;
+}
+
+function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
+  const used = pickFirmware(options.firmware, options.roles, options.id);
+  return {
+    id: options.id,
+    kind: options.kind ?? BOOT_TEST_KIND,
+    version: options.version ?? BOOT_TEST_VERSION,
+    deps: options.deps,
+    tools: [QEMU_BINARY, ...(options.extraTools ?? [])],
+    params: {
+      files: options.files,
+      firmware: firmwareKeyMaterial(used),
+      scenario: planKeyMaterial(options.keyPlan),
+      ...options.extraParams,
+    },
+    description: options.description,
+    async run(ctx) {
+      await checkFirmwareUnchanged(used, options.id);
+      const plan = await options.plan(ctx);
+      try {
+        await runBootTest(plan, {
+          outDir: ctx.out,
+          runDir: join(ctx.tmp, 'qemu'),
+          qemuBinary: ctx.tool(QEMU_BINARY),
+          // A host capability (like the core count), not an input: it changes speed, not results.
+          accel: await detectAccelerator(process.env),
+          signal: ctx.signal,
+          env: { ...ctx.env },
+          onStart: (_qemu, command) => ctx.log(`qemu: ${command}`),
+          onLine: (line) => ctx.log(`serial| ${line}`),
+          logNote: "kept only when the test passes; the node's log holds it too, as 'serial| ' lines",
+          saveVarsTo: options.saveVars ? join(ctx.out, ENROLLED_VARS_FILE) : undefined,
+        });
+      } catch (error) {
+        if (error instanceof BootTestError) ctx.log(`boot test failed: ${error.reason}`);
+        throw error;
+      }
+    },
+  };
+}
+
+function depFile(ctx: RunContext, name: string, ref: FileRef): string {
+  return join(ctx.dep(name), ref.file);
+}
+
+function pickFirmware(set: FirmwareSet, roles: readonly FirmwareRole[], id: string): FirmwareSet {
+  const used: FirmwareSet = {};
+  for (const role of roles) {
+    const file = set[role];
+    if (!file) throw new FirmwareChangedError(`${id} needs ${role} firmware; locate it with locateFirmware(['${role}', ...])`);
+    used[role] = file;
+  }
+  return used;
+}
+
+/** The key holds the digests taken when the graph was built; refuse to run on other bytes. */
+async function checkFirmwareUnchanged(set: FirmwareSet, id: string): Promise<void> {
+  for (const file of Object.values(set)) {
+    const now = await sha256File(file.path);
+    if (now !== file.sha256) {
+      throw new FirmwareChangedError(
+        `${id}: firmware ${file.path} changed since the graph was computed (sha256 ${file.sha256.slice(0, 12)}... -> ${now.slice(0, 12)}...): run the build again`,
+      );
+    }
+  }
+}

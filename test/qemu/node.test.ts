@@ -1,0 +1,146 @@
+// The boot-test node factories wired into the real engine (graph/build.ts): a passing boot
+// stores result.json + serial.log and is cached by key; a failing boot fails the node with the
+// boot error, its serial console in the node's log; keys hold digests, never host paths.
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../graph/build.js';
+import { NodeFailure } from '../../graph/errors.js';
+import type { NodeSpec } from '../../graph/node.js';
+import { Session } from '../../graph/session.js';
+import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
+import {
+  liveIsoTestNode,
+  secureBootRefusalTestNode,
+  secureBootTestNode,
+  secureBootVarsNode,
+  slotBTestNode,
+} from '../../qemu/node.js';
+import { projectRoot } from '../fixtures/paths.js';
+import { fixtureBootSet, type FixtureBootSet } from './fixture-iso.js';
+import { qemuFixturesDir } from './fixtures.js';
+
+let work: string;
+let set: FixtureBootSet;
+let firmware: FirmwareSet;
+let session: Session;
+
+/** A node that provides one file (a stand-in for the ISO stage's output). */
+function provide(id: string, file: string, write: (path: string) => Promise<void>): NodeSpec {
+  return { id, kind: 'fixture', version: 1, params: { file }, run: (ctx) => write(join(ctx.out, file)) };
+}
+
+beforeAll(async () => {
+  set = await fixtureBootSet();
+  firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-code-secboot', 'ovmf-vars']);
+  work = await mkdtemp(join(qemuFixturesDir(), '.node-'));
+  session = await Session.open({ root: projectRoot(), cacheDir: join(work, 'cache'), logDir: join(work, 'logs') });
+}, 300_000);
+
+afterAll(async () => {
+  await session?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('boot-test nodes in the engine', () => {
+  it('a passing boot stores result.json and serial.log, and is cached on the next build', async () => {
+    const iso = provide('iso:fixture', 'fixture.iso', (path) => copyFile(set.iso, path));
+    const test = liveIsoTestNode({ variant: 'fixture', scenario: 'bios', iso: { node: iso.id, file: 'fixture.iso' }, firmware });
+    expect(test.id).toBe('test:fixture:bios');
+
+    const first = await build(session, [iso, test], { jobs: 1 });
+    const outcome = first.outcomes.get(test.id)!;
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.status).toBe('built');
+    const result = JSON.parse(await readFile(join(outcome.path!, 'result.json'), 'utf8'));
+    expect(result).toMatchObject({ scenario: 'bios', passed: true });
+    expect(result.markers.map((m: { name: string }) => m.name)).toEqual(['bootloader', 'initramfs', 'shell']);
+    expect(result.commands.map((c: { command: string; exitCode: number }) => [c.command, c.exitCode])).toEqual([
+      ['cat /proc/cmdline', 0],
+      ['id -u', 0],
+      ['test -d /sys/firmware/efi', 1],
+    ]);
+    expect(await readFile(join(outcome.path!, 'serial.log'), 'utf8')).toContain('__READY_42__');
+    const log = await readFile(join(work, 'logs', (await import('../../graph/records.js')).fileNameFor(test.id) + '.log'), 'utf8');
+    expect(log).toMatch(/^qemu: \S*qemu-system-x86_64 -machine pc /m);
+    expect(log).toContain('serial| __READY_42__');
+
+    const second = await build(session, [iso, test], { jobs: 1 });
+    expect(second.outcomes.get(test.id)!.status).toBe('cached');
+  }, 180_000);
+
+  it('a failing boot fails the node with the boot error; the serial console is in the node log', async () => {
+    const broken = provide('iso:broken', 'broken.iso', (path) => writeFile(path, Buffer.alloc(1 << 20)));
+    const test = liveIsoTestNode({ variant: 'broken', scenario: 'bios', iso: { node: broken.id, file: 'broken.iso' }, firmware });
+    const result = await build(session, [broken, test], { jobs: 1 });
+    const outcome = result.outcomes.get(test.id)!;
+    expect(result.ok).toBe(false);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toBeInstanceOf(NodeFailure);
+    const failure = outcome.error as NodeFailure;
+    expect(failure.message).toContain(`boot test 'bios' failed: SeaBIOS found nothing to boot: "No bootable device."`);
+    expect(failure.message).toMatch(/reproduce with: .*qemu-system-x86_64 -machine pc .*broken\.iso/);
+    expect(failure.message).toContain("the node's log holds it too");
+    const log = await readFile(failure.details.logPath!, 'utf8');
+    expect(log).toContain('serial| No bootable device.');
+    expect(log).toContain('boot test failed: SeaBIOS found nothing to boot');
+  }, 120_000);
+});
+
+describe('boot-test keys', () => {
+  const iso = { node: 'iso:acorn', file: 'acorn.iso' };
+
+  it('hold firmware digests and the scenario definition, never host paths', () => {
+    const nodes = [
+      liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware }),
+      liveIsoTestNode({ variant: 'acorn', scenario: 'bios-disk', iso, firmware }),
+      secureBootVarsNode({
+        variant: 'acorn',
+        keys: { pkAuth: { node: 'keys:acorn', file: 'PK.auth' }, kekAuth: { node: 'keys:acorn', file: 'KEK.auth' }, dbAuth: { node: 'keys:acorn', file: 'db.auth' } },
+        signedSystemdBoot: { node: 'sign:acorn:systemd-boot', file: 'systemd-bootx64.efi' },
+        firmware,
+      }),
+      secureBootTestNode({ variant: 'acorn', iso, enrolledVars: { node: 'secureboot-vars:acorn', file: 'OVMF_VARS.enrolled.fd' }, firmware }),
+      secureBootRefusalTestNode({
+        variant: 'acorn',
+        tampered: { fromIso: iso, signedUki: { node: 'sign:acorn:live', file: 'acorn-live.efi' } },
+        enrolledVars: { node: 'secureboot-vars:acorn', file: 'OVMF_VARS.enrolled.fd' },
+        firmware,
+      }),
+      slotBTestNode({
+        variant: 'acorn',
+        iso,
+        systemdBoot: { node: 'sign:acorn:systemd-boot', file: 'systemd-bootx64.efi' },
+        ukiInIso: '/boot/uki/acorn-system-b.efi',
+        rootImageInIso: '/live/filesystem.squashfs',
+        firmware,
+      }),
+    ];
+    for (const node of nodes) {
+      const params = JSON.stringify(node.params);
+      expect(params, node.id).not.toMatch(/\/usr\/share|\/work\/|\/tmp\//);
+      expect(node.tools).toContain('qemu-system-x86_64');
+    }
+    const uefi = nodes[0].params as { firmware: Record<string, { sha256: string }>; scenario: { qemu: { machine: string } } };
+    expect(Object.keys(uefi.firmware)).toEqual(['ovmf-code', 'ovmf-vars']);
+    expect(uefi.firmware['ovmf-code'].sha256).toBe(firmware['ovmf-code']!.sha256);
+    expect(uefi.scenario.qemu.machine).toBe('q35');
+    expect(nodes[0].deps).toEqual({ iso: 'iso:acorn' });
+    expect(nodes[2].id).toBe('secureboot-vars:acorn');
+    expect(nodes[2].tools).toEqual(['qemu-system-x86_64', 'mkfs.fat', 'mmd', 'mcopy']);
+    expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy']);
+  });
+
+  it('change when a firmware digest or the scenario changes', () => {
+    const base = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware });
+    const otherCode = { ...firmware, 'ovmf-code': { ...firmware['ovmf-code']!, sha256: '0'.repeat(64) } };
+    const patched = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware: otherCode });
+    const disk = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi-disk', iso, firmware });
+    const bigger = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware, memoryMiB: 2048 });
+    const key = (node: NodeSpec) => JSON.stringify(node.params);
+    expect(new Set([key(base), key(patched), key(disk), key(bigger)]).size).toBe(4);
+    // SeaBIOS is not part of a UEFI test's key: updating it reruns no UEFI test.
+    const otherBios = { ...firmware, seabios: { ...firmware.seabios!, sha256: '1'.repeat(64) } };
+    expect(key(liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware: otherBios }))).toBe(key(base));
+  });
+});
