@@ -1,0 +1,292 @@
+// The hybrid live ISO: BIOS boots it through isolinux (CD: El Torito; USB: the isohybrid MBR),
+// UEFI through the ESP image (CD: El Torito; USB: its MBR/GPT partition). It carries the kernel
+// and initramfs for isolinux, the root image the initramfs loop-mounts, and the signed per-slot
+// UKIs the installer copies. xorriso reads every input in place (graft points): nothing large is
+// copied or read into memory. The command line itself is built in stages/iso/xorriso-args.ts.
+import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { NodeSpec } from '../graph/node.js';
+import { ESP_IMAGE, liveUkiName, validateOsId } from './esp.js';
+import { readFatGeometry } from './iso/fat-layout.js';
+import { writeSha256File } from './iso/file-digest.js';
+import { ISOLINUX_TEMPLATE_FILE, renderIsolinuxCfg } from './iso/isolinux-config.js';
+import type { ImageToolRunner } from './iso/tool-runner.js';
+import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
+import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
+import { parseSourceDateEpoch } from './uki.js';
+
+/** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
+export const ISO_PATHS = {
+  kernel: '/boot/vmlinuz',
+  initramfs: '/boot/initramfs-live.img',
+  esp: '/boot/efiboot.img',
+  isolinuxBin: '/boot/isolinux/isolinux.bin',
+  ldlinux: '/boot/isolinux/ldlinux.c32',
+  isolinuxCfg: '/boot/isolinux/isolinux.cfg',
+  bootCatalog: '/boot/isolinux/boot.cat',
+  ukiDir: '/boot/uki',
+  liveDir: '/live',
+} as const;
+
+/** Kind version: bump when the ISO changes for the same inputs. */
+export const ISO_KIND_VERSION = 1;
+export const DEFAULT_ISOLINUX_TIMEOUT_SECONDS = 2;
+
+export class IsoInputError extends Error {
+  override name = 'IsoInputError';
+}
+
+export type RootImageType = 'squashfs' | 'erofs';
+
+/** squashfs or erofs, from the image's magic number (its file name may be anything). */
+export async function rootImageType(path: string): Promise<RootImageType> {
+  const fh = await open(path, 'r');
+  const head = Buffer.alloc(1028);
+  try {
+    await fh.read(head, 0, head.length, 0);
+  } finally {
+    await fh.close();
+  }
+  if (head.toString('latin1', 0, 4) === 'hsqs') return 'squashfs';
+  if (head.readUInt32LE(1024) === 0xe0f5e1e2) return 'erofs';
+  throw new IsoInputError(`root image ${path} is neither squashfs (magic 'hsqs') nor erofs (magic 0xE0F5E1E2 at 1024); the live initramfs mounts only these`);
+}
+
+/** The per-slot UKI names the installer looks for: `<os>-system-a.efi`, `<os>-system-b.efi`. */
+export function slotUkiName(os: string, slot: 'system-a' | 'system-b'): string {
+  return `${os}-${slot}.efi`;
+}
+
+export interface SyslinuxFiles {
+  /** isolinux.bin, ldlinux.c32 (same syslinux version) and isohdpfx.bin (the isohybrid MBR). */
+  isolinuxBin: string;
+  ldlinuxC32: string;
+  isohdpfxBin: string;
+}
+
+export interface BuildIsoOptions {
+  /** The ISO to write; `<output>.sha256` is written next to it. */
+  output: string;
+  os: string;
+  volumeLabel: string;
+  /** The variant's kernel command line without root= (`console=ttyS0,115200`). */
+  cmdline: string;
+  /** Seconds isolinux's boot: prompt waits (0: boot at once). */
+  timeoutSeconds: number;
+  /** Text of stages/iso/isolinux.cfg. */
+  isolinuxTemplate: string;
+  sourceDateEpoch: number;
+  /** The ESP image (efiboot.img). */
+  esp: string;
+  syslinux: SyslinuxFiles;
+  kernel: string;
+  initramfs: string;
+  /** squashfs or erofs root image. */
+  rootImage: string;
+  /** Signed UKIs for the installed slots. */
+  systemA: string;
+  systemB: string;
+  scratch: string;
+  run: ImageToolRunner;
+}
+
+export interface IsoResult {
+  iso: string;
+  sha256: string;
+  bytes: number;
+  /** Files on the medium (ISO path -> host file), sorted by ISO path. */
+  grafts: IsoGraft[];
+  /** The BIOS kernel command line (isolinux APPEND). */
+  append: string;
+  rootImageType: RootImageType;
+}
+
+async function requireFile(path: string, role: string, where: string): Promise<void> {
+  try {
+    if ((await stat(path)).isFile()) return;
+  } catch {
+    // reported below
+  }
+  throw new IsoInputError(`${where}: ${role} ${path} is missing or not a regular file`);
+}
+
+/** Builds the hybrid ISO and its .sha256. Two runs with the same inputs give the same bytes. */
+export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
+  const where = `ISO ${options.output}`;
+  const os = validateOsId(options.os, where);
+  const label = validateIsoVolumeLabel(options.volumeLabel, where);
+  const epoch = options.sourceDateEpoch;
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 32503680000) {
+    throw new IsoInputError(`${where}: SOURCE_DATE_EPOCH ${epoch} must be whole seconds between 1970 and 3000`);
+  }
+  const inputs: [string, string][] = [
+    ['ESP image', options.esp],
+    ['isolinux.bin', options.syslinux.isolinuxBin],
+    ['ldlinux.c32', options.syslinux.ldlinuxC32],
+    ['isohdpfx.bin', options.syslinux.isohdpfxBin],
+    ['kernel', options.kernel],
+    ['initramfs', options.initramfs],
+    ['root image', options.rootImage],
+    ['system-a UKI', options.systemA],
+    ['system-b UKI', options.systemB],
+  ];
+  for (const [role, path] of inputs) await requireFile(path, role, where);
+  try {
+    await readFatGeometry(options.esp);
+  } catch (err) {
+    throw new IsoInputError(`${where}: ESP image ${options.esp} is not a FAT image: ${(err as Error).message}`);
+  }
+  const type = await rootImageType(options.rootImage);
+
+  const append = liveKernelCommandLine(label, options.cmdline);
+  const cfg = renderIsolinuxCfg(options.isolinuxTemplate, {
+    title: `${os} live (${label})`,
+    kernel: ISO_PATHS.kernel,
+    initrd: ISO_PATHS.initramfs,
+    append,
+    timeoutSeconds: options.timeoutSeconds,
+  });
+  await mkdir(options.scratch, { recursive: true });
+  const cfgFile = join(options.scratch, 'isolinux.cfg');
+  await writeFile(cfgFile, cfg);
+  // -boot-info-table patches isolinux.bin; give xorriso a private copy, never the package's file.
+  const isolinuxBin = join(options.scratch, 'isolinux.bin');
+  await copyFile(options.syslinux.isolinuxBin, isolinuxBin);
+
+  const grafts: IsoGraft[] = [
+    { isoPath: ISO_PATHS.kernel, host: options.kernel },
+    { isoPath: ISO_PATHS.initramfs, host: options.initramfs },
+    { isoPath: ISO_PATHS.esp, host: options.esp },
+    { isoPath: ISO_PATHS.isolinuxBin, host: isolinuxBin },
+    { isoPath: ISO_PATHS.ldlinux, host: options.syslinux.ldlinuxC32 },
+    { isoPath: ISO_PATHS.isolinuxCfg, host: cfgFile },
+    { isoPath: `${ISO_PATHS.ukiDir}/${slotUkiName(os, 'system-a')}`, host: options.systemA },
+    { isoPath: `${ISO_PATHS.ukiDir}/${slotUkiName(os, 'system-b')}`, host: options.systemB },
+    { isoPath: `${ISO_PATHS.liveDir}/filesystem.${type}`, host: options.rootImage },
+  ].sort((a, b) => (a.isoPath < b.isoPath ? -1 : a.isoPath > b.isoPath ? 1 : 0));
+
+  const args = xorrisoArgs({
+    output: options.output,
+    volumeLabel: label,
+    sourceDateEpoch: epoch,
+    isohybridMbr: options.syslinux.isohdpfxBin,
+    biosBootImage: ISO_PATHS.isolinuxBin,
+    bootCatalog: ISO_PATHS.bootCatalog,
+    efiBootImage: ISO_PATHS.esp,
+    grafts,
+  });
+  const sumFile = `${options.output}.sha256`;
+  await rm(options.output, { force: true });
+  await rm(sumFile, { force: true });
+  try {
+    // xorriso also reads SOURCE_DATE_EPOCH; the explicit options above win, the value agrees.
+    await options.run('xorriso', args, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
+    const sha256 = await writeSha256File(options.output);
+    return { iso: options.output, sha256, bytes: (await stat(options.output)).size, grafts, append, rootImageType: type };
+  } catch (err) {
+    await rm(options.output, { force: true });
+    await rm(sumFile, { force: true });
+    throw err;
+  }
+}
+
+/** Paths inside the dependencies' outputs. Defaults follow Alpine's packages and our nodes. */
+export interface IsoInputPaths {
+  esp: string;
+  isolinuxBin: string;
+  ldlinuxC32: string;
+  isohdpfxBin: string;
+  kernel: string;
+  initramfs: string;
+  rootImage: string;
+  systemA: string;
+  systemB: string;
+}
+
+export const DEFAULT_ISO_INPUT_PATHS: IsoInputPaths = {
+  esp: ESP_IMAGE,
+  // Unpacked package nodes put the package's files under root/ (Alpine's syslinux, linux-lts).
+  isolinuxBin: 'root/usr/share/syslinux/isolinux.bin',
+  ldlinuxC32: 'root/usr/share/syslinux/ldlinux.c32',
+  isohdpfxBin: 'root/usr/share/syslinux/isohdpfx.bin',
+  kernel: 'root/boot/vmlinuz-lts',
+  // The initramfs node's image, the root image node's file, the sign nodes' default names.
+  initramfs: 'initramfs-live.img',
+  rootImage: 'filesystem.squashfs',
+  systemA: 'uki.efi',
+  systemB: 'uki.efi',
+};
+
+export interface IsoNodeOptions {
+  /** e.g. `iso:iuppiter`. */
+  id: string;
+  /** OS id: names the slot UKIs (`<os>-system-a.efi`). */
+  os: string;
+  /** Output base name: `<name>.iso` (default: the OS id). */
+  name?: string;
+  /** ISO volume label; the live command line gets root=live:LABEL=<label>. */
+  label: string;
+  /** The variant's kernel command line without root=. */
+  cmdline: string;
+  /** isolinux prompt timeout (default 2 s). */
+  timeoutSeconds?: number;
+  /** Node ids. `syslinux` is the unpacked syslinux package, `kernel` the unpacked kernel package. */
+  deps: { esp: string; syslinux: string; kernel: string; initramfs: string; rootImage: string; systemA: string; systemB: string };
+  paths?: Partial<IsoInputPaths>;
+}
+
+/** The build-graph node writing `<name>.iso` and `<name>.iso.sha256`. */
+export function isoNode(options: IsoNodeOptions): NodeSpec {
+  const os = validateOsId(options.os, options.id);
+  const name = validateOsId(options.name ?? os, options.id);
+  const label = validateIsoVolumeLabel(options.label, options.id);
+  const paths: IsoInputPaths = { ...DEFAULT_ISO_INPUT_PATHS, ...options.paths };
+  const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_ISOLINUX_TIMEOUT_SECONDS;
+  const append = liveKernelCommandLine(label, options.cmdline);
+  const { deps } = options;
+  return {
+    id: options.id,
+    kind: 'iso',
+    version: ISO_KIND_VERSION,
+    deps: {
+      esp: deps.esp,
+      syslinux: deps.syslinux,
+      kernel: deps.kernel,
+      initramfs: deps.initramfs,
+      'root-image': deps.rootImage,
+      'system-a': deps.systemA,
+      'system-b': deps.systemB,
+    },
+    files: [ISOLINUX_TEMPLATE_FILE],
+    params: { os, name, label, cmdline: options.cmdline, timeoutSeconds, paths: { ...paths } },
+    tools: ['xorriso'],
+    env: { SOURCE_DATE_EPOCH: true },
+    description: `${name}.iso (${label}): BIOS isolinux + UEFI ${liveUkiName(os)}, ${append}`,
+    async run(ctx) {
+      const result = await buildIso({
+        output: join(ctx.out, `${name}.iso`),
+        os,
+        volumeLabel: label,
+        cmdline: options.cmdline,
+        timeoutSeconds,
+        isolinuxTemplate: await readFile(ctx.file(ISOLINUX_TEMPLATE_FILE), 'utf8'),
+        sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
+        esp: join(ctx.dep('esp'), paths.esp),
+        syslinux: {
+          isolinuxBin: join(ctx.dep('syslinux'), paths.isolinuxBin),
+          ldlinuxC32: join(ctx.dep('syslinux'), paths.ldlinuxC32),
+          isohdpfxBin: join(ctx.dep('syslinux'), paths.isohdpfxBin),
+        },
+        kernel: join(ctx.dep('kernel'), paths.kernel),
+        initramfs: join(ctx.dep('initramfs'), paths.initramfs),
+        rootImage: join(ctx.dep('root-image'), paths.rootImage),
+        systemA: join(ctx.dep('system-a'), paths.systemA),
+        systemB: join(ctx.dep('system-b'), paths.systemB),
+        scratch: ctx.tmp,
+        run: (tool, args, opts) => ctx.exec(tool, args, opts),
+      });
+      for (const g of result.grafts) ctx.log(`${g.isoPath} <- ${basename(g.host)}`);
+      ctx.log(`${basename(result.iso)}: ${result.bytes} bytes, sha256 ${result.sha256}`);
+    },
+  };
+}
