@@ -154,7 +154,9 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
 
 /** Collects an entry body into one buffer (for small entries: .PKGINFO, APKINDEX, scripts). */
 export async function readBody(entry: TarEntry, limit = 64 << 20): Promise<Buffer> {
-  if (entry.size > limit) throw new Error(`tar entry ${entry.path} is ${entry.size} bytes, over the ${limit}-byte limit`);
+  if (entry.size > limit) {
+    throw new TarFormatError(`tar entry ${entry.path} is ${entry.size} bytes, over the ${limit}-byte limit`, entry.offset);
+  }
   const parts: Buffer[] = [];
   for await (const chunk of entry.body) parts.push(chunk);
   return Buffer.concat(parts);

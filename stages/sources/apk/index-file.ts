@@ -11,7 +11,7 @@ import { download, joinLocation } from '../download.js';
 import { loadTrustedKeys, readSignatureSegment, verifyApkSignatures, type SignatureScheme, type TrustedKeys } from './trust.js';
 
 export interface ApkIndexFile {
-  /** The APKINDEX text (the other engineer's apkindex.ts parses it). */
+  /** The APKINDEX text (stages/sources/apk/apkindex.ts parses it). */
   text: string;
   /** The DESCRIPTION entry (`v3.16.3-13-g4d933a1fa3`), '' if absent. */
   description: string;
