@@ -42,7 +42,7 @@ function pkg(name: string): IndexPackage {
 
 function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl): NodeSpec[] {
   const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
-  const fetch = apkFetchNode({ ...expected, repositoryUrl: url });
+  const fetch = apkFetchNode({ ...expected, repositoryUrl: url, keysDir: DEMO_KEYS_DIR });
   return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR })];
 }
 
@@ -82,9 +82,9 @@ describe('apk nodes through the engine', () => {
     });
   }, 120_000);
 
-  it('a package that is not the one the lock names fails its unpack node and leaves no cache entry', async () => {
+  it('a package that is not the one the lock names fails its fetch node and leaves no cache entry', async () => {
     // Another mirror serves a different package under the right name and size: the download
-    // succeeds (the fetch node only checks the size), the unpack node refuses it.
+    // succeeds, the fetch node's control checksum check refuses it before it can be cached.
     const real = pkg('syslinux');
     const evilDir = mkdtempSync(join(fixturesDir(), '.evil-mirror-'));
     try {
@@ -108,11 +108,12 @@ describe('apk nodes through the engine', () => {
         await withSession(async (session) => {
           for (let attempt = 0; attempt < 2; attempt++) {
             const result = await build(session, graph, { jobs: 2 });
-            const unpack = result.outcomes.get(`apk:syslinux@${real.version}`)!;
+            const fetch = result.outcomes.get(`apk-fetch:syslinux@${real.version}`)!;
             expect(result.ok).toBe(false);
-            expect(unpack.status).toBe('failed');
-            expect(unpack.path).toBeUndefined();
-            expect(unpack.error!.message).toMatch(/syslinux-6\.04_git20190206-r3: control checksum .* differs from the index's/);
+            expect(fetch.status).toBe('failed');
+            expect(fetch.path).toBeUndefined();
+            expect(fetch.error!.message).toMatch(/syslinux-6\.04_git20190206-r3: control checksum .* differs from the index's/);
+            expect(result.outcomes.get(`apk:syslinux@${real.version}`)!.status).toBe('skipped');
           }
         });
       } finally {

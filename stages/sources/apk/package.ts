@@ -165,14 +165,23 @@ export async function locateApkMembers(
   };
 }
 
-/** Verifies the package, then unpacks it into `outDir`. See the file header for the layout. */
-export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkResult> {
-  const { apkPath, expected, keys, outDir } = options;
+/**
+ * The checks that need no unpacking: size against the index's S:, the package signature, the
+ * control member against the index's C:, and .PKGINFO naming this package with a datahash. The
+ * fetch node runs them before a download enters the cache; unpacking runs them again.
+ */
+export async function verifyApkHead(options: { apkPath: string; expected: ApkExpectation; keys: TrustedKeys }): Promise<{
+  pkginfo: PkgInfo;
+  scripts: Map<string, Buffer>;
+  control: DecodedGzipMember;
+  signedBy: string;
+  size: number;
+}> {
+  const { apkPath, expected, keys } = options;
   const pkg = `${expected.name}-${expected.version}`;
   const reject: Reject = (reason, message, entry, cause) => {
     throw new ApkPackageError(reason, pkg, message, entry, cause === undefined ? undefined : { cause });
   };
-
   // Size first: a download longer or shorter than the index says is not the package.
   const { size } = await stat(apkPath);
   if (size > expected.size) {
@@ -188,6 +197,17 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
   if (!pkginfo.datahash || !/^[0-9a-f]{64}$/.test(pkginfo.datahash)) {
     reject('pkginfo', '.PKGINFO has no valid datahash (packages signed without a data hash are not supported)', '.PKGINFO');
   }
+  return { pkginfo, scripts, control, signedBy, size };
+}
+
+/** Verifies the package, then unpacks it into `outDir`. See the file header for the layout. */
+export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkResult> {
+  const { apkPath, expected, outDir } = options;
+  const pkg = `${expected.name}-${expected.version}`;
+  const reject: Reject = (reason, message, entry, cause) => {
+    throw new ApkPackageError(reason, pkg, message, entry, cause === undefined ? undefined : { cause });
+  };
+  const { pkginfo, scripts, control, signedBy, size } = await verifyApkHead(options);
 
   const rootDir = join(outDir, 'root');
   await mkdir(rootDir, { mode: 0o755 });
@@ -607,14 +627,18 @@ export function apkFileName(name: string, version: string): string {
 export interface ApkFetchNodeOptions extends ApkExpectation {
   /** Repository location (URL, file URL or project-relative path); not part of the key. */
   repositoryUrl: string;
+  /** Project-relative directory of trusted `*.rsa.pub` keys (e.g. `variants/keys/alpine`). */
+  keysDir: string;
   /** Default `apk-fetch:<name>@<version>`. */
   id?: string;
 }
 
 /**
- * Downloads one package. Keyed on name, version, size and C: (from the lock), not on the URL,
- * so another mirror serving the same package costs no rebuild. The download stops at the
- * declared size; the unpack node verifies everything else.
+ * Downloads one package. Keyed on name, version, size and C: (from the lock) and the trusted
+ * keys, not on the URL, so another mirror serving the same package costs no rebuild, and
+ * variants trusting the same keys share the node. The download stops at the declared size; the
+ * size, the signature and the control checksum are checked before the file can enter the cache
+ * (the unpack node checks the data and every file).
  */
 export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
   const fileName = apkFileName(options.name, options.version);
@@ -623,17 +647,22 @@ export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
     kind: 'apk-fetch',
     version: 1,
     params: { name: options.name, version: options.version, size: options.size, checksum: options.checksum },
+    files: [options.keysDir],
     unkeyed: { url: options.repositoryUrl },
     description: `download ${fileName}`,
     async run(ctx) {
       const { url } = ctx.unkeyed as { url: string };
-      await download(joinLocation(url, fileName), join(ctx.out, fileName), {
+      const target = join(ctx.out, fileName);
+      await download(joinLocation(url, fileName), target, {
         maxBytes: options.size,
         exactSize: true,
         signal: ctx.signal,
         baseDir: ctx.root,
         log: (line) => ctx.log(line),
       });
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const { signedBy } = await verifyApkHead({ apkPath: target, expected: options, keys });
+      ctx.log(`${fileName}: ${options.size} bytes, control checksum matches the index, signed by ${signedBy}`);
     },
   };
 }
