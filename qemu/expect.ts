@@ -23,6 +23,8 @@ export const DEFAULT_FATAL_PATTERNS: readonly FatalPattern[] = [
   { pattern: 'Give root password for maintenance', reason: 'the system dropped to an emergency shell' },
   { pattern: 'emergency mode', reason: 'the system dropped to emergency mode' },
   { pattern: 'Access Denied', reason: 'the firmware refused to load an image (signature check failed?)' },
+  // The ready probe was taken as a user name: the console has a login prompt, not a root shell.
+  { pattern: 'Login incorrect', reason: 'the console asks for a login: no root autologin on the serial console?' },
 ];
 
 export interface SerialConsoleOptions {
@@ -150,7 +152,7 @@ export class SerialConsole {
         finish({ text: found[0], groups: found.slice(1), seconds });
         return true;
       },
-      onEnd: (end) => this.failure(`${end} before ${what} appeared`),
+      onEnd: (end) => this.failure(`${what} never appeared: ${end}`),
     }));
   }
 

@@ -49,6 +49,7 @@ export class QemuInstance {
   readonly serialIn: Writable;
   /** Resolves (never rejects) when QEMU has exited. */
   readonly exited: Promise<QemuExit>;
+  private readonly child: ResultPromise;
   private exitInfo?: QemuExit;
 
   constructor(
@@ -62,7 +63,7 @@ export class QemuInstance {
     this.args = args;
     this.commandLine = shellQuote([binary, ...args]);
     this.startedAt = performance.now();
-    const child: ResultPromise = execa(binary, args, {
+    this.child = execa(binary, args, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -73,21 +74,18 @@ export class QemuInstance {
       forceKillAfterDelay: KILL_GRACE_MS,
       ...(options.env ? { env: options.env, extendEnv: false } : {}),
     });
-    this.serialOut = child.stdout!;
-    this.serialIn = child.stdin!;
-    this.child = child;
-    this.exited = child.then((result) => {
+    this.serialOut = this.child.stdout!;
+    this.serialIn = this.child.stdin!;
+    this.exited = this.child.then((result) => {
       this.exitInfo = {
         exitCode: result.exitCode,
         signal: result.signal,
-        error: result.failed && result.exitCode === undefined && !result.signal ? result.shortMessage : undefined,
+        error: result.failed && result.exitCode === undefined && !result.signal ? spawnFailure(result) : undefined,
         stderr: String(result.stderr ?? '').trim(),
       };
       return this.exitInfo;
     });
   }
-
-  private readonly child: ResultPromise;
 
   /** QEMU's process id (undefined if it could not be spawned). */
   get pid(): number | undefined {
@@ -114,6 +112,12 @@ export class QemuInstance {
         : `QEMU exited with code ${exit.exitCode}`;
     return exit.stderr ? `${how}; QEMU said: ${exit.stderr.split('\n').slice(-5).join(' / ')}` : how;
   }
+}
+
+/** Why QEMU did not start, with the fix when it is simply not installed. */
+function spawnFailure(result: { originalMessage?: string; shortMessage?: string }): string {
+  const message = result.originalMessage || result.shortMessage || 'unknown spawn failure';
+  return message.includes('ENOENT') ? `${message}: install the Debian package qemu-system-x86` : message;
 }
 
 export async function startQemu(config: QemuConfig, options: QemuLaunchOptions): Promise<QemuInstance> {

@@ -168,4 +168,28 @@ describe('failing boots', () => {
     expect(isAlive(pid)).toBe(false);
     expect(qemuProcesses()).toEqual([]);
   }, 60_000);
+
+  it('reports a QEMU that cannot start', async () => {
+    const plan = directKernelScenario({ machine: 'pc', firmware, boot: { kernel: kernel.vmlinuz, initrd: shellInitrd, append: APPEND } });
+    const error = (await runBootTest(plan, {
+      outDir: join(work, 'nobinary-out'),
+      runDir: join(work, 'nobinary-run'),
+      qemuBinary: join(work, 'no-such-qemu'),
+    }).catch((e: unknown) => e)) as BootTestError;
+    expect(error).toBeInstanceOf(BootTestError);
+    expect(error.reason).toBe(
+      `kernel never appeared: QEMU could not run (spawn ${join(work, 'no-such-qemu')} ENOENT: install the Debian package qemu-system-x86)`,
+    );
+  }, 30_000);
+
+  it('reports QEMU rejecting its arguments, with what QEMU said', async () => {
+    const plan = directKernelScenario({ machine: 'pc', firmware, boot: { kernel: join(work, 'no-such-kernel'), append: APPEND } });
+    const error = (await runBootTest(plan, { outDir: join(work, 'nokernel-out'), runDir: join(work, 'nokernel-run') }).catch(
+      (e: unknown) => e,
+    )) as BootTestError;
+    expect(error).toBeInstanceOf(BootTestError);
+    expect(error.reason).toBe(
+      `kernel never appeared: QEMU exited with code 1; QEMU said: qemu: could not open kernel file '${join(work, 'no-such-kernel')}': No such file or directory`,
+    );
+  }, 30_000);
 });
