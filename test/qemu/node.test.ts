@@ -1,7 +1,7 @@
 // The boot-test node factories wired into the real engine (graph/build.ts): a passing boot
 // stores result.json + serial.log and is cached by key; a failing boot fails the node with the
 // boot error, its serial console in the node's log; keys hold digests, never host paths.
-import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
@@ -10,6 +10,7 @@ import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
 import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
 import {
+  ENROLLED_VARS_FILE,
   liveIsoTestNode,
   secureBootRefusalTestNode,
   secureBootTestNode,
@@ -17,7 +18,7 @@ import {
   slotBTestNode,
 } from '../../qemu/node.js';
 import { projectRoot } from '../fixtures/paths.js';
-import { fixtureBootSet, type FixtureBootSet } from './fixture-iso.js';
+import { FIXTURE_ROOT_IMAGE, FIXTURE_SYSTEM_B_UKI, fixtureBootSet, type FixtureBootSet } from './fixture-iso.js';
 import { qemuFixturesDir } from './fixtures.js';
 
 let work: string;
@@ -85,6 +86,46 @@ describe('boot-test nodes in the engine', () => {
     expect(log).toContain('serial| No bootable device.');
     expect(log).toContain('boot test failed: SeaBIOS found nothing to boot');
   }, 120_000);
+});
+
+describe('nodes that build images through ctx.exec', () => {
+  it('secureboot-vars enrolls the keys; slot-b builds its A/B disk from the ISO and boots system-b', async () => {
+    const files = provide('files:fixture', 'set', async (path) => {
+      await mkdir(path);
+      for (const [name, source] of Object.entries({
+        'PK.auth': set.keys.PK.auth,
+        'KEK.auth': set.keys.KEK.auth,
+        'db.auth': set.keys.db.auth,
+        'systemd-bootx64.efi': set.signedSystemdBoot,
+        'fixture.iso': set.iso,
+      })) {
+        await copyFile(source, join(path, name));
+      }
+    });
+    const ref = (file: string) => ({ node: files.id, file: `set/${file}` });
+    const vars = secureBootVarsNode({
+      variant: 'fixture',
+      keys: { pkAuth: ref('PK.auth'), kekAuth: ref('KEK.auth'), dbAuth: ref('db.auth') },
+      signedSystemdBoot: ref('systemd-bootx64.efi'),
+      firmware,
+    });
+    const slot = slotBTestNode({
+      variant: 'fixture',
+      iso: ref('fixture.iso'),
+      systemdBoot: ref('systemd-bootx64.efi'),
+      ukiInIso: `/boot/uki/${FIXTURE_SYSTEM_B_UKI}`,
+      rootImageInIso: FIXTURE_ROOT_IMAGE,
+      firmware,
+    });
+    const result = await build(session, [files, vars, slot], { jobs: 1 });
+    for (const id of [vars.id, slot.id]) expect(result.outcomes.get(id)!.error, id).toBeUndefined();
+    const varsOut = result.outcomes.get(vars.id)!.path!;
+    const enrolled = await readFile(join(varsOut, ENROLLED_VARS_FILE));
+    expect(enrolled.length).toBe((await readFile(firmware['ovmf-vars']!.path)).length);
+    expect(enrolled.equals(await readFile(firmware['ovmf-vars']!.path))).toBe(false);
+    const slotResult = JSON.parse(await readFile(join(result.outcomes.get(slot.id)!.path!, 'result.json'), 'utf8'));
+    expect(slotResult.commands.find((c: { command: string }) => c.command === 'cat /proc/cmdline').output).toContain('root=LABEL=system-b');
+  }, 240_000);
 });
 
 describe('boot-test keys', () => {
