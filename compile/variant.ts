@@ -16,9 +16,57 @@ export interface StepDefinition {
   publish?: boolean;
 }
 
+export interface PackageFile {
+  package: string;
+  path: string;
+}
+
+export interface Repository {
+  name: string;
+  mirror: string;
+  path: string;
+}
+
+export interface UserDefinition {
+  name: string;
+  uid?: number;
+  groups?: string[];
+  shell?: string;
+  home?: string;
+  password?: string;
+}
+
+export interface TestCommand {
+  run: string;
+  expect?: string;
+}
+
+export type Scenario = 'uefi' | 'bios' | 'uefi-disk' | 'bios-disk' | 'secure-boot' | 'slot-b';
+
+/** A variant file, as variants/variant.schema.json describes it (snake_case as written). */
 export interface Variant {
   name: string;
   description?: string;
+  epoch?: number;
+  os?: { id: string; name: string; pretty_name?: string; version_id?: string; home_url?: string; extra?: Record<string, string> };
+  hostname?: string;
+  iso_label?: string;
+  mirrors?: Record<string, string>;
+  alpine?: { arch: string; keys: string; repositories: Repository[] };
+  packages?: string[];
+  kernel?: { package: string; image: string; cmdline?: string[] };
+  boot?: { efi_stub: PackageFile; systemd_boot: PackageFile; syslinux: { package: string; dir: string }; timeout?: number };
+  initramfs?: { busybox: PackageFile; compression?: 'zstd' | 'gzip'; level?: number; modules?: string[] };
+  root_image?: { format?: 'squashfs' | 'erofs'; level?: number };
+  system?: {
+    init?: 'openrc' | 'busybox';
+    services?: Record<string, string[]>;
+    users?: UserDefinition[];
+    console?: { serial?: string; baud?: number; serial_only?: boolean };
+    overlays?: string[];
+  };
+  signing?: { certificate: string; key?: string; enroll?: string };
+  tests?: { scenarios?: Scenario[]; commands?: TestCommand[] };
   steps?: Record<string, StepDefinition>;
 }
 

@@ -92,6 +92,16 @@ async function attemptDownload(location: string, dest: string, options: Download
 
 async function open(location: string, options: DownloadOptions): Promise<Readable> {
   if (/^https?:\/\//.test(location)) return openHttp(location, options);
+  const symbolic = /^mirror:\/\/([^/]+)/.exec(location);
+  if (symbolic) {
+    const name = symbolic[1];
+    throw new DownloadError(
+      `${location}: no location is configured for mirror '${name}'; give one with --mirror ${name}=<url> ` +
+        `or under mirrors: in pipeline.config.yaml (a URL, a file URL or a project-relative path)`,
+      location,
+      false,
+    );
+  }
   const path = location.startsWith('file://') ? fileURLToPath(location) : isAbsolute(location) ? location : join(options.baseDir ?? process.cwd(), location);
   try {
     await stat(path);
