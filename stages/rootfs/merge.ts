@@ -28,6 +28,8 @@ export function mergePackages(tree: RootTree, packages: readonly UnpackedPackage
         tree.set(node);
         continue;
       }
+      // A directory over a symlink to a directory (lib64 -> usr/lib64): kept, as apk keeps it.
+      if (node.type === 'dir' && existing.type === 'symlink' && tree.get(tree.resolve(`${path}/.`).replace(/\/\.$/, ''))?.type === 'dir') continue;
       const difference = describeDifference(existing, node);
       if (difference === undefined) continue;
       const owner = existing.package ?? '(unknown)';
