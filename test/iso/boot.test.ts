@@ -1,7 +1,9 @@
 // Boot proof: the hybrid ISO boots under QEMU (TCG) by every path it offers, driven by the
 // project's boot-test scenarios (qemu/): BIOS from CD (SeaBIOS -> isolinux), UEFI from CD
 // (OVMF -> El Torito ESP -> systemd-boot -> signed live UKI), and, with an ESP over 32 MiB,
-// UEFI from CD and both firmwares from the ISO attached as a disk (isohybrid MBR / ESP partition).
+// UEFI from CD and both firmwares from the ISO attached as a disk (isohybrid MBR / ESP partition);
+// then Secure Boot: an enrollment ESP made by buildEsp enrolls the test keys, and the ISO boots
+// with Secure Boot enforced.
 // Each boot must reach the initramfs, find the medium by its label, loop-mount the squashfs and
 // give a root shell, which answers `cat /proc/cmdline`.
 import { readFile, rm, stat } from 'node:fs/promises';
@@ -9,8 +11,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runBootTest } from '../../qemu/boot-test.js';
 import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
-import { biosDiskScenario, biosScenario, uefiDiskScenario, uefiScenario, type ScenarioPlan } from '../../qemu/scenarios.js';
-import { buildEsp, liveEspEntries } from '../../stages/esp.js';
+import {
+  biosDiskScenario, biosScenario, secureBootEnrollScenario, secureBootScenario, uefiDiskScenario, uefiScenario, type ScenarioPlan,
+} from '../../qemu/scenarios.js';
+import { buildEsp, liveEspEntries, loaderConf, type EspEntry } from '../../stages/esp.js';
 import { buildIso } from '../../stages/iso.js';
 import {
   buildBootPieces, hostRunner, isolinuxTemplate, LIVE_LABEL, OS, ROOT_MARKER, scratchDir, sparseFile, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces,
@@ -18,6 +22,7 @@ import {
 
 let dir: string;
 let firmware: FirmwareSet;
+let pieces: BootPieces;
 const isos: Record<'standard' | 'large-esp', string> = { standard: '', 'large-esp': '' };
 
 async function liveIso(pieces: BootPieces, name: keyof typeof isos, fillerBytes: number): Promise<string> {
@@ -36,8 +41,8 @@ async function liveIso(pieces: BootPieces, name: keyof typeof isos, fillerBytes:
 
 beforeAll(async () => {
   dir = await scratchDir('iso-boot');
-  firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-vars']);
-  const pieces = await buildBootPieces(dir);
+  firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-vars', 'ovmf-code-secboot']);
+  pieces = await buildBootPieces(dir);
   isos.standard = await liveIso(pieces, 'standard', 0);
   isos['large-esp'] = await liveIso(pieces, 'large-esp', 40 * 2 ** 20);
 }, 300_000);
@@ -73,4 +78,29 @@ describe.each([
     if (bios) expect(log).toContain(`Booting ${OS} live (${LIVE_LABEL}) (BIOS, isolinux)`);
     else expect(log).toMatch(/EFI stub: /);
   }, 240_000);
+});
+
+describe('Secure Boot', () => {
+  test('an enrollment ESP from buildEsp enrolls the keys; the ISO then boots with Secure Boot enforced', async () => {
+    const entries: EspEntry[] = [
+      { path: 'EFI/BOOT/BOOTX64.EFI', source: pieces.systemdBoot },
+      ...Object.entries(pieces.keys.espFiles).map(([path, source]) => ({ path, source })),
+      { path: 'loader/loader.conf', data: loaderConf({ timeoutSeconds: 0, secureBootEnroll: 'force' }) },
+    ];
+    const enrollmentDisk = join(dir, 'enroll.img');
+    await buildEsp({ entries, output: enrollmentDisk, label: 'ENROLL', sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'enroll-scratch'), run: hostRunner });
+    const enrolledVars = join(dir, 'enrolled-vars.fd');
+    const enroll = await runBootTest(secureBootEnrollScenario({ enrollmentDisk, firmware }), {
+      outDir: join(dir, 'enroll'), runDir: join(dir, 'enroll', 'run'), saveVarsTo: enrolledVars,
+    });
+    expect(enroll.passed, enroll.failure).toBe(true);
+
+    const outDir = join(dir, 'secure-boot');
+    const result = await runBootTest(secureBootScenario({ iso: isos['large-esp'], firmware, enrolledVars }), { outDir, runDir: join(outDir, 'run') });
+    const log = await readFile(join(outDir, 'serial.log'), 'utf8');
+    expect(result.passed, `${result.failure}\n--- serial log tail ---\n${log.slice(-4000)}`).toBe(true);
+    console.info(`secure-boot: enroll ${enroll.seconds}s; boot ${result.markers.map((m) => `${m.name} ${m.seconds}s`).join(', ')}`);
+    expect(log).toMatch(/Secure boot enabled/);
+    expect(log).toContain('initramfs: mounted /live/filesystem.squashfs (squashfs)');
+  }, 300_000);
 });
