@@ -7,12 +7,14 @@ import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { basename, join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { ESP_IMAGE, liveUkiName, validateOsId } from './esp.js';
+import { INITRAMFS_IMAGE } from './initramfs.js';
 import { readFatGeometry } from './iso/fat-layout.js';
 import { writeSha256File } from './iso/file-digest.js';
 import { ISOLINUX_TEMPLATE_FILE, renderIsolinuxCfg } from './iso/isolinux-config.js';
 import type { ImageToolRunner } from './iso/tool-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
+import { SQUASHFS_FILE } from './squashfs.js';
 import { parseSourceDateEpoch } from './uki.js';
 
 /** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
@@ -210,9 +212,9 @@ export const DEFAULT_ISO_INPUT_PATHS: IsoInputPaths = {
   ldlinuxC32: 'root/usr/share/syslinux/ldlinux.c32',
   isohdpfxBin: 'root/usr/share/syslinux/isohdpfx.bin',
   kernel: 'root/boot/vmlinuz-lts',
-  // The initramfs node's image, the root image node's file, the sign nodes' default names.
-  initramfs: 'initramfs-live.img',
-  rootImage: 'filesystem.squashfs',
+  // The initramfs node's image, the squashfs node's file, the sign nodes' default names.
+  initramfs: INITRAMFS_IMAGE,
+  rootImage: SQUASHFS_FILE,
   systemA: 'uki.efi',
   systemB: 'uki.efi',
 };
