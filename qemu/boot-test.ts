@@ -17,6 +17,8 @@ export interface BootTestOptions {
   /** Scratch space for this run (the OVMF variable store copy). */
   runDir: string;
   qemuBinary?: string;
+  /** See QemuLaunchOptions.setpriv. */
+  setpriv?: string | false;
   accel?: Accelerator;
   signal?: AbortSignal;
   env?: Record<string, string>;
@@ -53,6 +55,7 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
   const qemu = await startQemu(plan.qemu, {
     runDir: options.runDir,
     binary: options.qemuBinary,
+    setpriv: options.setpriv,
     accel: options.accel,
     signal: options.signal,
     env: options.env,

@@ -12,7 +12,7 @@ import { contextExec } from './exec-tool.js';
 import { firmwareKeyMaterial, sha256File, type FirmwareRole, type FirmwareSet } from './firmware.js';
 import { extractFromIso } from './iso-extract.js';
 import { placeholderFirmware, planKeyMaterial } from './plan-key.js';
-import { QEMU_BINARY } from './runner.js';
+import { QEMU_BINARY, SETPRIV_BINARY } from './runner.js';
 import {
   biosDiskScenario,
   biosScenario,
@@ -275,7 +275,7 @@ function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
     kind: options.kind ?? BOOT_TEST_KIND,
     version: options.version ?? BOOT_TEST_VERSION,
     deps: options.deps,
-    tools: [QEMU_BINARY, ...(options.extraTools ?? [])],
+    tools: [QEMU_BINARY, SETPRIV_BINARY, ...(options.extraTools ?? [])],
     params: {
       files: options.files,
       firmware: firmwareKeyMaterial(used),
@@ -291,6 +291,7 @@ function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
           outDir: ctx.out,
           runDir: join(ctx.tmp, 'qemu'),
           qemuBinary: ctx.tool(QEMU_BINARY),
+          setpriv: ctx.tool(SETPRIV_BINARY),
           // A host capability (like the core count), not an input: it changes speed, not results.
           accel: await detectAccelerator(process.env),
           signal: ctx.signal,

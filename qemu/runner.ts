@@ -11,6 +11,8 @@ import { buildQemuArgs, type QemuConfig } from './qemu-config.js';
 import { shellQuote } from './shell-quote.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
+/** util-linux (essential on Debian): `setpriv --pdeathsig KILL` makes the kernel kill QEMU if we die. */
+export const SETPRIV_BINARY = 'setpriv';
 
 export interface QemuLaunchOptions {
   /** Scratch directory of this run (holds the OVMF variable store copy). */
@@ -23,6 +25,11 @@ export interface QemuLaunchOptions {
   signal?: AbortSignal;
   /** The whole environment QEMU gets (default: this process's). */
   env?: Record<string, string>;
+  /**
+   * Path or name of setpriv, which execs QEMU with a parent-death signal: even a SIGKILLed
+   * caller leaves no QEMU behind. `false` starts QEMU directly. Default: setpriv from PATH.
+   */
+  setpriv?: string | false;
 }
 
 export interface QemuExit {
@@ -63,7 +70,10 @@ export class QemuInstance {
     this.args = args;
     this.commandLine = shellQuote([binary, ...args]);
     this.startedAt = performance.now();
-    this.child = execa(binary, args, {
+    const setpriv = options.setpriv ?? SETPRIV_BINARY;
+    // setpriv execs QEMU in place: same pid, so stop() and the pid still mean QEMU itself.
+    const [command, argv] = setpriv === false ? [binary, args] : [setpriv, ['--pdeathsig', 'KILL', binary, ...args]];
+    this.child = execa(command, argv, {
       stdin: 'pipe',
       stdout: 'pipe',
       stderr: 'pipe',
@@ -105,6 +115,10 @@ export class QemuInstance {
   /** One line saying how QEMU ended, with its stderr: for "stream ended" failures. */
   async describeExit(): Promise<string> {
     const exit = await this.exited;
+    // 127: setpriv could not exec QEMU (its message is on stderr).
+    if (exit.exitCode === 127 && /failed to execute/.test(exit.stderr)) {
+      return `QEMU could not run (${exit.stderr}): install the Debian package qemu-system-x86`;
+    }
     const how = exit.error
       ? `QEMU could not run (${exit.error})`
       : exit.signal

@@ -1,6 +1,7 @@
 // Real boots under QEMU: Debian's kernel with a busybox initramfs, booted directly (-kernel) on
 // pc/SeaBIOS and q35/OVMF, driven through the serial console.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -125,6 +126,7 @@ describe('failing boots', () => {
   }, 120_000);
 
   it('kills QEMU when a step times out', async () => {
+    let pidCommand = '';
     const plan = directKernelScenario({
       machine: 'q35',
       firmware,
@@ -136,10 +138,15 @@ describe('failing boots', () => {
     const error = (await runBootTest(plan, {
       outDir: join(work, 'timeout-out'),
       runDir: join(work, 'timeout-run'),
-      onStart: (qemu) => (pid = qemu.pid!),
+      onStart: (qemu) => {
+        pid = qemu.pid!;
+        // setpriv (parent-death signal) execs QEMU in place: the pid we kill is QEMU's.
+        setTimeout(() => (pidCommand = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]), 500);
+      },
     }).catch((e: unknown) => e)) as BootTestError;
     expect(error).toBeInstanceOf(BootTestError);
     expect(error.reason).toBe('timed out after 3 s waiting for never');
+    expect(pidCommand).toBe('qemu-system-x86_64');
     // The OVMF reproduction recipe copies the variable store first.
     expect(error.commandLine).toMatch(/^mkdir -p .*timeout-run && cp \/usr\/share\/OVMF\/OVMF_VARS_4M.fd .*efivars.fd && qemu-system-x86_64 /);
     expect((performance.now() - started) / 1000).toBeLessThan(10);
@@ -178,6 +185,16 @@ describe('failing boots', () => {
     }).catch((e: unknown) => e)) as BootTestError;
     expect(error).toBeInstanceOf(BootTestError);
     expect(error.reason).toBe(
+      `kernel never appeared: QEMU could not run (setpriv: failed to execute ${join(work, 'no-such-qemu')}: No such file or directory): ` +
+        'install the Debian package qemu-system-x86',
+    );
+    const direct = (await runBootTest(plan, {
+      outDir: join(work, 'nobinary-out'),
+      runDir: join(work, 'nobinary-run'),
+      qemuBinary: join(work, 'no-such-qemu'),
+      setpriv: false,
+    }).catch((e: unknown) => e)) as BootTestError;
+    expect(direct.reason).toBe(
       `kernel never appeared: QEMU could not run (spawn ${join(work, 'no-such-qemu')} ENOENT: install the Debian package qemu-system-x86)`,
     );
   }, 30_000);

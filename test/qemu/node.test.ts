@@ -168,8 +168,8 @@ describe('boot-test keys', () => {
     expect(uefi.scenario.qemu.machine).toBe('q35');
     expect(nodes[0].deps).toEqual({ iso: 'iso:acorn' });
     expect(nodes[2].id).toBe('secureboot-vars:acorn');
-    expect(nodes[2].tools).toEqual(['qemu-system-x86_64', 'mkfs.fat', 'mmd', 'mcopy']);
-    expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy']);
+    expect(nodes[2].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'mkfs.fat', 'mmd', 'mcopy']);
+    expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy']);
   });
 
   it('change when a firmware digest or the scenario changes', () => {
