@@ -19,6 +19,7 @@ export async function systemdBootEfi(): Promise<{ bootloader: string; stub: stri
     const efi = join(into, 'deb', 'usr', 'lib', 'systemd', 'boot', 'efi');
     await copyFile(join(efi, 'systemd-bootx64.efi'), join(into, 'systemd-bootx64.efi'));
     await copyFile(join(efi, 'linuxx64.efi.stub'), join(into, 'linuxx64.efi.stub'));
+    await rm(join(into, 'deb'), { recursive: true, force: true });
   });
   return { bootloader: join(dir, 'systemd-bootx64.efi'), stub: join(dir, 'linuxx64.efi.stub') };
 }
