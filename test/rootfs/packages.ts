@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { basename, join } from 'node:path';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
 import { unpackApk } from '../../stages/sources/apk/package.js';
-import { buildApk, type ApkFileSpec, type ApkSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';
+import { buildApk, type ApkBuildOptions, type ApkFileSpec, type ApkSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';
 import { DEMO_EPOCH, demoPackageSpecs, fetchDemoDebs } from '../fixtures/alpine/demo-packages.js';
 import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
@@ -35,9 +35,9 @@ function demoKeys(): Promise<TrustedKeys> {
   return keys;
 }
 
-/** Builds one package and unpacks it under `parent/<name>/` (the .apk beside it). */
-export async function buildAndUnpack(spec: ApkSpec, parent: string): Promise<UnpackedFixture> {
-  const built: BuiltApk = await buildApk(spec);
+/** Builds one package (abuild options: keepOrder for unsorted trees) and unpacks it under `parent/<name>/` (the .apk beside it). */
+export async function buildAndUnpack(spec: ApkSpec, parent: string, options: ApkBuildOptions = {}): Promise<UnpackedFixture> {
+  const built: BuiltApk = await buildApk(spec, options);
   await mkdir(parent, { recursive: true });
   const apk = join(parent, built.fileName);
   await writeFile(apk, built.bytes);
