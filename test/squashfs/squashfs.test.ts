@@ -7,59 +7,21 @@ import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest, type ManifestEntry, type TreeManifest } from '../../stages/manifest.js';
-import { buildRootfs, hostRunner, type RootfsConfig } from '../../stages/rootfs.js';
+import { hostRunner } from '../../stages/rootfs.js';
 import { benchmarkSquashfs, buildSquashfs, SquashfsError, SQUASHFS_ZSTD_LEVEL } from '../../stages/squashfs.js';
 import { fixturesDir } from '../fixtures/paths.js';
-import { buildAndUnpack, customSpec, DEMO_EPOCH, DEMO_ORDER, demoPackages } from '../rootfs/packages.js';
+import { DEMO_EPOCH, DEMO_ORDER } from '../rootfs/packages.js';
+import { buildImageTestRootfs } from './image-rootfs.js';
 
 const runner = hostRunner();
 let work: string;
 let rootfs: string;
 let manifest: TreeManifest;
 
-const CONFIG: RootfsConfig = {
-  variant: 'demo',
-  osRelease: { ID: 'demo', NAME: 'Pipeline Demo' },
-  hostname: 'demo',
-  init: 'busybox',
-  rootPassword: 'empty',
-  console: { autologin: 'root' },
-};
-
 beforeAll(async () => {
-  const demo = await demoPackages();
   await mkdir(fixturesDir(), { recursive: true });
   work = await mkdtemp(join(fixturesDir(), '.squashfs-test-'));
-  const special = await buildAndUnpack(
-    customSpec('special-files', [
-      { path: 'dev', type: 'dir', mode: 0o755 },
-      { path: 'dev/console', type: 'char', mode: 0o600, devmajor: 5, devminor: 1 },
-      { path: 'dev/loop0', type: 'block', mode: 0o660, gid: 6, gname: 'disk', devmajor: 7, devminor: 0 },
-      { path: 'run', type: 'dir', mode: 0o755 },
-      { path: 'run/initctl', type: 'fifo', mode: 0o600 },
-      { path: 'usr', type: 'dir', mode: 0o755 },
-      { path: 'usr/bin', type: 'dir', mode: 0o755 },
-      { path: 'usr/bin/su-test', type: 'file', mode: 0o4755, content: '#!/bin/sh\n' },
-      { path: 'usr/bin/zz-first', type: 'file', mode: 0o755, content: 'shared inode\n' },
-      { path: 'usr/bin/aa-link', type: 'hardlink', mode: 0o755, linkTarget: 'usr/bin/zz-first' },
-      { path: 'var', type: 'dir', mode: 0o755 },
-      { path: 'var/spool', type: 'dir', mode: 0o755 },
-      { path: 'var/spool/cron', type: 'dir', mode: 0o1730, uid: 42, gid: 42, uname: 'cron', gname: 'shadow' },
-    ]),
-    join(work, 'pkg'),
-    // Unsorted on purpose: the hardlink's path sorts before its target's, the case a tar stream must reorder.
-    { keepOrder: true },
-  );
-  rootfs = join(work, 'rootfs');
-  await mkdir(rootfs);
-  await buildRootfs({
-    packages: [...DEMO_ORDER.map((name) => ({ name, dir: demo.get(name)!.dir })), { name: 'special-files', dir: special.dir }],
-    config: CONFIG,
-    outDir: rootfs,
-    tmpDir: await mkdtemp(join(work, 'tmp-')),
-    sourceDateEpoch: DEMO_EPOCH,
-    runner,
-  });
+  rootfs = await buildImageTestRootfs(work, DEMO_ORDER);
   manifest = await readManifest(join(rootfs, 'manifest.json'));
 }, 600_000);
 
