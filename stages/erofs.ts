@@ -12,12 +12,14 @@
 //     (error otherwise; fifos work rootless).
 //   - extended attributes (security.capability): not carried; a manifest with any is an error.
 // Either the image is what the manifest says (minus documented owner flattening) or the node fails.
-import { createHash } from 'node:crypto';
 import { chmod, constants, copyFile, lchown, link, mkdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { readManifest, type ManifestEntry, type TreeManifest } from './manifest.js';
+import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { Runner } from './rootfs/runner.js';
+
+export { uuidFromContent };
 import { parseSourceDateEpoch } from './uki.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
@@ -81,15 +83,6 @@ export function erofsLimits(manifest: TreeManifest, ownership: ErofsOwnership, i
     }
   }
   return { errors, flattened };
-}
-
-/** A stable UUID (RFC 4122 layout, version 4 bits) from content: the same manifest, the same UUID. */
-export function uuidFromContent(content: string | Buffer): string {
-  const bytes = createHash('sha256').update(content).digest().subarray(0, 16);
-  bytes[6] = (bytes[6] & 0x0f) | 0x40;
-  bytes[8] = (bytes[8] & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 export async function buildErofs(options: BuildErofsOptions): Promise<ErofsResult> {
