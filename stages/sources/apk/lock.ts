@@ -18,6 +18,7 @@
 //       size: 507831
 //       checksum: Q1...                        (C: of the index: SHA1 of the control segment)
 //       file: busybox-1.35.0-r17.apk           (fetched from <repository url>/<file>)
+//       depends: [musl]                        (locked packages it needs: installed first)
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
@@ -45,6 +46,11 @@ export interface LockedPackage {
   checksum: string;
   /** File name in the repository: `<name>-<version>.apk`. */
   file: string;
+  /**
+   * Locked packages this one depends on (each `D:` entry mapped to the package of the set that
+   * provides it, conflicts left out): the rootfs installs dependencies first.
+   */
+  depends: string[];
 }
 
 export interface ApkLock {
@@ -142,9 +148,21 @@ export function lockFromResolution(input: LockInput): ApkLock {
       size: p.size,
       checksum: p.checksum,
       file: apkFileName(p.name, p.version),
+      depends: [],
     };
   });
   packages.sort((a, b) => cmp(a.name, b.name));
+  const providers = providerIndex(input.resolution.packages.map((r) => r.package));
+  for (const locked of packages) {
+    const pkg = input.resolution.packages.find((r) => r.package.name === locked.name)!.package;
+    const names = new Set<string>();
+    for (const dep of pkg.depends) {
+      if (dep.conflict) continue;
+      const provider = providers.get(dep.name);
+      if (provider && provider !== locked.name) names.add(provider);
+    }
+    locked.depends = [...names].sort(cmp);
+  }
   return {
     lockVersion: LOCK_VERSION,
     variant: input.variant,
@@ -153,6 +171,16 @@ export function lockFromResolution(input: LockInput): ApkLock {
     repositories,
     packages,
   };
+}
+
+/** Name or provided name -> the package of the set that carries it (a package's own name first). */
+function providerIndex(set: readonly { name: string; provides: readonly { name: string }[] }[]): Map<string, string> {
+  const index = new Map<string, string>();
+  for (const p of set) index.set(p.name, p.name);
+  for (const p of [...set].sort((a, b) => cmp(a.name, b.name))) {
+    for (const provided of p.provides) if (!index.has(provided.name)) index.set(provided.name, p.name);
+  }
+  return index;
 }
 
 /** The lock as YAML text: fixed key order, packages keyed and sorted by name. */
@@ -166,6 +194,7 @@ export function serializeLock(lock: ApkLock): string {
       size: p.size,
       checksum: p.checksum,
       file: p.file,
+      depends: [...p.depends],
     };
   }
   const body = {
@@ -231,12 +260,19 @@ export function parseLock(text: string, file: string): ApkLock {
       size: int(value.size, `${entry}.size`),
       checksum: str(value.checksum, `${entry}.checksum`),
       file: str(value.file, `${entry}.file`),
+      depends: Array.isArray(value.depends)
+        ? (value.depends as unknown[]).map((d, i) => str(d, `${entry}.depends[${i}]`))
+        : fail(`${entry}.depends`, 'expected a list of package names'),
     };
     if (!repoNames.has(p.repository)) fail(`${entry}.repository`, `repository ${p.repository} is not listed under repositories`);
     if (p.file !== apkFileName(name, p.version)) fail(`${entry}.file`, `expected ${apkFileName(name, p.version)}, got ${p.file}`);
     return p;
   });
   packages.sort((a, b) => cmp(a.name, b.name));
+  const locked = new Set(packages.map((p) => p.name));
+  for (const p of packages) {
+    for (const d of p.depends) if (!locked.has(d)) fail(`packages.${p.name}.depends`, `${d} is not a locked package`);
+  }
   return { lockVersion: LOCK_VERSION, variant, arch, requested, repositories, packages };
 }
 
