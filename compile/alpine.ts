@@ -21,8 +21,10 @@ export interface AlpineSource {
   lockFile: string;
   /** Node id of a package's unpacked tree (the resolve node while unlocked). */
   packageNode(name: string): string;
-  /** Unpack node ids of every locked package, in lock order (empty while unlocked). */
-  allPackageNodes(): string[];
+  /** Node id of a locked package's download. */
+  fetchNode(name: string): string;
+  /** Locked package names, dependencies before the packages that need them (empty while unlocked). */
+  installOrder(): string[];
 }
 
 export type LockMode = 'use' | 'ignore';
@@ -91,6 +93,7 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
   }
 
   const unpackIds = new Map<string, string>();
+  const fetchIds = new Map<string, string>();
   for (const p of lock?.packages ?? []) {
     const repositoryUrl = locate(repositories.find((r) => r.name === p.repository)!.url, mirrors);
     const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
@@ -98,6 +101,7 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
     const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir });
     nodes.push(fetch, unpack);
     unpackIds.set(p.name, unpack.id);
+    fetchIds.set(p.name, fetch.id);
   }
 
   return {
@@ -111,10 +115,32 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
       if (!id) throw new ConfigError(`package '${name}' is not in ${relative(root, lockFile)}: add it to packages (or to what they depend on) and run \`pipeline lock ${variant.name}\``);
       return id;
     },
-    allPackageNodes() {
-      return [...unpackIds.values()];
+    fetchNode(name) {
+      const id = fetchIds.get(name);
+      if (!id) throw new Error(`no fetch node for ${name}`);
+      return id;
+    },
+    installOrder() {
+      return lock ? installOrder(lock) : [];
     },
   };
+}
+
+/**
+ * Dependencies first (Kahn's algorithm, ties by name, so the order is deterministic); a
+ * dependency cycle, which apk allows, is entered at its alphabetically first package.
+ */
+export function installOrder(lock: ApkLock): string[] {
+  const waiting = new Map(lock.packages.map((p) => [p.name, new Set(p.depends)]));
+  const order: string[] = [];
+  while (waiting.size > 0) {
+    const ready = [...waiting.entries()].filter(([, deps]) => deps.size === 0).map(([name]) => name).sort();
+    const next = ready[0] ?? [...waiting.keys()].sort()[0];
+    order.push(next);
+    waiting.delete(next);
+    for (const deps of waiting.values()) deps.delete(next);
+  }
+  return order;
 }
 
 export { apkResolveNodeId };
