@@ -22,6 +22,7 @@ import {
   slotBScenario,
   uefiDiskScenario,
   uefiScenario,
+  type ImageCommand,
   type IsoScenarioInputs,
   type ScenarioPlan,
 } from './scenarios.js';
@@ -65,9 +66,11 @@ export function liveIsoTestNode(options: {
   iso: FileRef;
   firmware: FirmwareSet;
   memoryMiB?: number;
+  /** The variant's checks in the live shell (they enter the key with the rest of the plan). */
+  commands?: ImageCommand[];
 }): NodeSpec {
   const { plan, firmware: roles } = LIVE_ISO_SCENARIOS[options.scenario];
-  const build = (iso: string, firmware: FirmwareSet) => plan({ iso, firmware, memoryMiB: options.memoryMiB });
+  const build = (iso: string, firmware: FirmwareSet) => plan({ iso, firmware, memoryMiB: options.memoryMiB, commands: options.commands });
   return bootTestSpec({
     id: `test:${options.variant}:${options.scenario}`,
     deps: { iso: options.iso.node },

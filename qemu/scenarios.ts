@@ -59,6 +59,23 @@ export interface IsoScenarioInputs {
   iso: string;
   firmware: FirmwareSet;
   memoryMiB?: number;
+  /** The variant's own checks, run in the live shell after the common ones: each must exit 0. */
+  commands?: ImageCommand[];
+}
+
+/** A command that proves something about the image; `expect` is a regular expression its output must match. */
+export interface ImageCommand {
+  run: string;
+  expect?: string;
+}
+
+function imageCommandSteps(commands: readonly ImageCommand[] | undefined): ScriptStep[] {
+  return (commands ?? []).map((c) => ({
+    kind: 'run',
+    command: c.run,
+    timeoutMs: COMMAND_TIMEOUT_MS,
+    ...(c.expect !== undefined ? { output: new RegExp(c.expect, 'm') } : {}),
+  }));
 }
 
 export interface SecureBootInputs extends IsoScenarioInputs {
@@ -126,6 +143,7 @@ function uefiLiveBoot(name: ScenarioName, description: string, inputs: IsoScenar
       { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.uefi },
       { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.uefi },
       ...liveShellChecks('uefi'),
+      ...imageCommandSteps(inputs.commands),
     ],
   };
 }
@@ -142,6 +160,7 @@ function biosLiveBoot(name: ScenarioName, description: string, inputs: IsoScenar
       { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.bios },
       { kind: 'shell', marker: 'shell', timeoutMs: BOOT_BUDGET_MS.bios },
       ...liveShellChecks('bios'),
+      ...imageCommandSteps(inputs.commands),
     ],
   };
 }
