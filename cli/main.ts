@@ -11,9 +11,11 @@ import { doctorCommand } from './commands/doctor.js';
 import { explainCommand } from './commands/explain.js';
 import { graphCommand } from './commands/graph.js';
 import { keysInitCommand } from './commands/keys.js';
+import { lockCommand } from './commands/lock.js';
+import { testCommand } from './commands/test.js';
 import { commandHelp, mainHelp } from './help.js';
 
-export const COMMANDS: CommandDef[] = [buildCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, keysInitCommand, doctorCommand];
+export const COMMANDS: CommandDef[] = [buildCommand, testCommand, lockCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, keysInitCommand, doctorCommand];
 
 function version(): string {
   try {

@@ -35,7 +35,7 @@ export function renderPlan(plan: Map<string, PlannedNode>, format: GraphFormat):
         '  rankdir=LR;',
         '  node [shape=box, style="rounded,filled", fontname="monospace"];',
         ...nodes.map((p) => `  ${q(p.node.id)} [label=${q(`${p.node.id}\n${p.status}`)}, fillcolor=${q(COLOR[p.status])}];`),
-        ...nodes.flatMap((p) => Object.values(p.node.deps ?? {}).map((d) => `  ${q(d)} -> ${q(p.node.id)};`)),
+        ...nodes.flatMap((p) => [...new Set(Object.values(p.node.deps ?? {}))].map((d) => `  ${q(d)} -> ${q(p.node.id)};`)),
         '}',
       ].join('\n');
     case 'mermaid': {
@@ -43,7 +43,7 @@ export function renderPlan(plan: Map<string, PlannedNode>, format: GraphFormat):
       return [
         'flowchart LR',
         ...nodes.map((p) => `  ${ids.get(p.node.id)}["${p.node.id.replace(/"/g, '#quot;')}<br/>${p.status}"]:::${p.status.replace('-', '')}`),
-        ...nodes.flatMap((p) => Object.values(p.node.deps ?? {}).map((d) => `  ${ids.get(d)} --> ${ids.get(p.node.id)}`)),
+        ...nodes.flatMap((p) => [...new Set(Object.values(p.node.deps ?? {}))].map((d) => `  ${ids.get(d)} --> ${ids.get(p.node.id)}`)),
         ...(['cached', 'stale', 'never-built'] as PlanStatus[]).map((s) => `  classDef ${s.replace('-', '')} fill:${COLOR[s]}`),
       ].join('\n');
     }
@@ -52,7 +52,7 @@ export function renderPlan(plan: Map<string, PlannedNode>, format: GraphFormat):
       const counts = { cached: 0, stale: 0, 'never-built': 0 };
       const lines = nodes.map((p) => {
         counts[p.status]++;
-        const deps = Object.values(p.node.deps ?? {});
+        const deps = [...new Set(Object.values(p.node.deps ?? {}))];
         const always = p.node.alwaysRun ? '  (runs on every build)' : '';
         return `${MARK[p.status].padEnd(14)} ${p.node.id.padEnd(width)}${deps.length ? `  <- ${deps.join(', ')}` : ''}${always}`;
       });

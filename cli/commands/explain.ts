@@ -6,6 +6,7 @@ import { closest } from '../../graph/validate.js';
 import { closure } from '../../graph/validate.js';
 import { EXIT, UsageError, type CommandDef } from '../command.js';
 import { cacheDirOption, jsonOption } from '../common-options.js';
+import { sourceOptions } from './build.js';
 import { openTarget } from '../target.js';
 
 export const explainCommand: CommandDef = {
@@ -18,7 +19,7 @@ export const explainCommand: CommandDef = {
     { name: 'target', description: 'variant name or path to a variant file' },
     { name: 'node-id', description: "a node id as `pipeline graph` shows it (e.g. 'squashfs:demo')" },
   ],
-  options: [jsonOption, cacheDirOption],
+  options: [jsonOption, cacheDirOption, ...sourceOptions.filter((o) => o.name !== 'update-lock')],
   async run(args) {
     const id = args.positionals[1];
     if (!id) throw new UsageError('missing <node-id>; `pipeline graph <target>` lists the node ids');

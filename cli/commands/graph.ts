@@ -4,6 +4,7 @@ import { planGraph } from '../../graph/plan.js';
 import { GRAPH_FORMATS, renderPlan, type GraphFormat } from '../../graph/render.js';
 import { EXIT, UsageError, type CommandDef } from '../command.js';
 import { cacheDirOption } from '../common-options.js';
+import { sourceOptions } from './build.js';
 import { openTarget } from '../target.js';
 
 export const graphCommand: CommandDef = {
@@ -13,6 +14,7 @@ export const graphCommand: CommandDef = {
   options: [
     { name: 'format', type: 'string', value: 'FORMAT', description: `output format: ${GRAPH_FORMATS.join(', ')} (default: text)` },
     cacheDirOption,
+    ...sourceOptions.filter((o) => o.name !== 'update-lock'),
   ],
   async run(args) {
     const format = (args.values.format as string | undefined) ?? 'text';

@@ -1,0 +1,67 @@
+// `pipeline test <target>`: build what is missing, then boot the ISO in every scenario. Results
+// are cached like any output: an unchanged ISO (same QEMU, same firmware, same scenario) is not
+// booted again unless --no-cache says so.
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { SCENARIOS } from '../../compile/tests.js';
+import type { Scenario } from '../../compile/variant.js';
+import { RESULT_JSON, type BootTestResult } from '../../qemu/boot-test.js';
+import { EXIT, UsageError, type CommandDef } from '../command.js';
+import { duration } from '../reporters/format.js';
+import { runTarget } from '../run.js';
+import { runOptions, sourceOptions } from './build.js';
+
+export const testCommand: CommandDef = {
+  name: 'test',
+  summary: 'build a variant, then boot its ISO in QEMU in every scenario (uefi, bios, uefi-disk, bios-disk, secure-boot, slot-b)',
+  details:
+    'Each scenario is a node keyed on the ISO, QEMU\'s binary, the firmware files and the scenario itself, so an\n' +
+    'unchanged ISO is not booted again. Exits 1 when a scenario fails; the failure shows the last serial lines,\n' +
+    'the log, and the QEMU command line to reproduce it.',
+  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  options: [
+    ...runOptions,
+    { name: 'scenario', type: 'string', value: 'NAME', multiple: true, description: `run only this scenario: ${SCENARIOS.join(', ')}` },
+    { name: 'no-cache', type: 'boolean', description: 'boot again even when a cached result exists for this ISO' },
+    ...sourceOptions,
+  ],
+  async run(args) {
+    const chosen = args.values.scenario as string[] | undefined;
+    for (const s of chosen ?? []) {
+      if (!SCENARIOS.includes(s as Scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}, got '${s}'`);
+    }
+    const outcome = await runTarget({
+      args,
+      compile: { tests: chosen ? (chosen as Scenario[]) : true },
+      targets: (c) => [...c.buildTargets, ...c.testTargets],
+      // --no-cache reruns the boots, not the whole build.
+      force: args.values['no-cache'] === true ? (node) => node.kind === 'boot-test' || node.kind === 'secureboot-vars' : undefined,
+      relock: args.values['update-lock'] === true,
+    });
+    const { compiled } = outcome;
+    if (!compiled.loaded.variant.packages) {
+      process.stderr.write(`${compiled.loaded.variant.name} has no packages, so no ISO to boot\n`);
+      return EXIT.usage;
+    }
+    const rows: string[] = [];
+    const results: Array<BootTestResult & { id: string; status: string }> = [];
+    for (const id of compiled.testTargets) {
+      const o = outcome.outcomes.get(id);
+      if (!o || o.kind !== 'boot-test') continue;
+      let r: BootTestResult | undefined;
+      if (o.path) r = JSON.parse(await readFile(join(o.path, RESULT_JSON), 'utf8')) as BootTestResult;
+      if (r) results.push({ ...r, id, status: o.status });
+      const verdict = o.status === 'failed' ? 'FAIL' : o.status === 'skipped' ? 'skip' : 'pass';
+      const markers = r ? r.markers.map((m) => `${m.name} ${m.seconds.toFixed(1)} s`).join(', ') : o.error?.message.split('\n')[0] ?? '';
+      rows.push(`  ${verdict}  ${id.padEnd(40)} ${o.status === 'cached' ? '(cached) ' : ''}${markers}`);
+    }
+    if (args.values.json) {
+      process.stdout.write(JSON.stringify({ event: 'tests', results }) + '\n');
+    } else {
+      process.stderr.write(['Boot tests:', ...rows].join('\n') + '\n');
+      const iso = outcome.artifacts[`${compiled.loaded.variant.name}.iso`];
+      if (iso) process.stderr.write(`ISO: ${relative(process.cwd(), iso)}  (${duration(outcome.result?.ms ?? 0)} for this run)\n`);
+    }
+    return outcome.exitCode;
+  },
+};
