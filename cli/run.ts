@@ -5,6 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type BuildResult, type NodeOutcome } from '../graph/build.js';
 import type { BuildEvent, EventSink } from '../graph/events.js';
 import { Session } from '../graph/session.js';
+import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
 import { TraceRecorder } from '../graph/trace.js';
 import { validateGraph } from '../graph/validate.js';
 import { compileTarget, type CompileOptions, type CompiledTarget } from '../compile/index.js';
@@ -82,7 +83,7 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   const { root, variant } = compiled.loaded;
   // A broken graph is reported before the cache directory is even created.
   validateGraph(compiled.nodes);
-  const session = await Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints() });
+  const session = await Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS });
   const reporting = new Reporting(args);
   const interrupt = interruptController(() => reporting.say('\ninterrupted: stopping running nodes (Ctrl-C again to exit at once)'));
   const outcomes = new Map<string, NodeOutcome>();

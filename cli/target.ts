@@ -3,6 +3,8 @@
 import { compileTarget, type CompiledTarget } from '../compile/index.js';
 import { ConfigError } from '../graph/errors.js';
 import { Session } from '../graph/session.js';
+import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
+import { toolHints } from '../stages/host-tools.js';
 import { validateGraph, type Graph } from '../graph/validate.js';
 import type { ParsedArgs } from './command.js';
 import { cacheDirFrom } from './common-options.js';
@@ -21,6 +23,6 @@ export async function openTarget(args: ParsedArgs): Promise<{ compiled: Compiled
     compiled = await compileTarget(target, base);
   }
   const graph = validateGraph(compiled.nodes);
-  const session = await Session.open({ root: compiled.loaded.root, cacheDir: cacheDirFrom(args) });
+  const session = await Session.open({ root: compiled.loaded.root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS });
   return { compiled, graph, session };
 }

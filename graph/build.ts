@@ -131,6 +131,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
       const ctx = createRunContext({
         node,
         root: session.root,
+        fileRoots: session.fileRoots,
         out: work.out,
         tmp: work.tmp,
         depPaths,
@@ -199,7 +200,7 @@ async function preflight(session: Session, order: NodeSpec[]): Promise<Map<strin
   await Promise.all(
     order.map(async (node) => {
       try {
-        await session.digester.projectFiles(session.root, node.files ?? [], node.id);
+        await session.digester.projectFiles(session.fileRoots, node.files ?? [], node.id);
       } catch (err) {
         problems.push((err as Error).message);
       }

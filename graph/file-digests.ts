@@ -76,39 +76,58 @@ export class FileDigester {
   }
 
   /**
-   * Key entries for declared project files: a directory expands to every file below it.
-   * Returns project-relative path (with '/') -> `sha256`, `sha256+x` or `link:<target>`.
+   * Key entries for declared files: a directory expands to every file below it. A path is
+   * relative to the project root, or `<name>:<path>` relative to a named root (`pipeline:` for
+   * files shipped with the tool itself). Returns declared-style path (with '/') -> `sha256`,
+   * `sha256+x` or `link:<target>`.
    */
-  async projectFiles(root: string, declared: string[], nodeId: string): Promise<Record<string, string>> {
+  async projectFiles(roots: FileRoots, declared: string[], nodeId: string): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const rel of declared) {
-      if (rel.startsWith('/') || rel.split(/[\\/]/).includes('..')) {
-        throw new ConfigError(`node ${nodeId} declares file '${rel}': files must be paths inside the project, relative to its root`);
-      }
-      await this.addPath(root, join(root, rel), out, nodeId, rel);
+    for (const entry of declared) {
+      const { base, rel, prefix } = resolveDeclared(roots, entry, nodeId);
+      await this.addPath(base, join(base, rel), out, nodeId, entry, prefix);
     }
     return out;
   }
 
-  private async addPath(root: string, abs: string, out: Record<string, string>, nodeId: string, declared: string): Promise<void> {
+  private async addPath(root: string, abs: string, out: Record<string, string>, nodeId: string, declared: string, prefix: string): Promise<void> {
     let st;
     try {
       st = lstatSync(abs);
     } catch {
       throw new ConfigError(`node ${nodeId} declares file '${declared}', which does not exist under ${root}`);
     }
-    const rel = relative(root, abs).split(sep).join('/');
+    const rel = prefix + relative(root, abs).split(sep).join('/');
     if (st.isSymbolicLink()) {
       out[rel] = 'link:' + (await readlink(abs));
     } else if (st.isDirectory()) {
       const names = (await readdir(abs)).sort();
-      for (const name of names) await this.addPath(root, join(abs, name), out, nodeId, declared);
+      for (const name of names) await this.addPath(root, join(abs, name), out, nodeId, declared, prefix);
     } else if (st.isFile()) {
       out[rel] = (await this.digest(abs)) + (st.mode & 0o111 ? '+x' : '');
     } else {
       throw new ConfigError(`node ${nodeId} declares '${rel}', which is neither a file, a directory nor a symlink`);
     }
   }
+}
+
+/** The project root, and named roots such as `pipeline` (the tool's own files). */
+export interface FileRoots {
+  project: string;
+  named?: Readonly<Record<string, string>>;
+}
+
+/** Where a declared file is: its base directory, its path below it, and its key prefix. */
+export function resolveDeclared(roots: FileRoots, entry: string, nodeId: string): { base: string; rel: string; prefix: string; abs: string } {
+  const m = /^([a-z][a-z0-9-]*):(.*)$/.exec(entry);
+  const name = m?.[1];
+  const rel = m ? m[2] : entry;
+  const base = name === undefined ? roots.project : roots.named?.[name];
+  if (base === undefined) throw new ConfigError(`node ${nodeId} declares file '${entry}', but no file root is named '${name}'`);
+  if (rel.startsWith('/') || rel.split(/[\\/]/).includes('..')) {
+    throw new ConfigError(`node ${nodeId} declares file '${entry}': files must be relative paths inside their root`);
+  }
+  return { base, rel, prefix: name === undefined ? '' : `${name}:`, abs: join(base, rel) };
 }
 
 /** A host tool found on PATH: where it is and the digest of the binary that will run. */

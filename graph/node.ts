@@ -14,8 +14,9 @@ export interface NodeSpec {
   /** Dependencies by local name -> node id. `ctx.dep(name)` gives the dependency's output directory. */
   deps?: Record<string, string>;
   /**
-   * Project files read by the node, relative to the project root. A directory stands for every
-   * file below it. Each file's content and executable bit enter the key; its path does too.
+   * Files read by the node, relative to the project root, or `<root>:<path>` relative to a named
+   * root (`pipeline:stages/iso/isolinux.cfg`: a file shipped with the tool). A directory stands
+   * for every file below it. Each file's content, executable bit and declared path enter the key.
    */
   files?: string[];
   /** Parameters (JSON). Enter the key verbatim. */
@@ -87,7 +88,7 @@ export interface RunContext {
   readonly env: Readonly<Record<string, string>>;
   /** Output directory of the dependency with this local name (read-only: never write there). */
   dep(name: string): string;
-  /** Absolute path of a declared project file. */
+  /** Absolute path of a declared file (as declared: `variants/x` or `pipeline:stages/y`). */
   file(relativePath: string): string;
   /** Absolute path of a declared host tool. */
   tool(name: string): string;

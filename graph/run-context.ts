@@ -1,16 +1,17 @@
 // The RunContext a node's run() receives: its directories, declared inputs, and `exec`, which
 // runs declared tools in a clean environment, logs the command and its output, and kills the
 // whole process group when the build is interrupted.
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, isAbsolute, normalize } from 'node:path';
 import { execa } from 'execa';
 import { CommandError } from './errors.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
 import type { NodeLog } from './node-log.js';
-import type { ToolIdentity } from './file-digests.js';
+import { resolveDeclared, type FileRoots, type ToolIdentity } from './file-digests.js';
 
 export interface RunContextInputs {
   node: NodeSpec;
   root: string;
+  fileRoots: FileRoots;
   out: string;
   tmp: string;
   depPaths: Record<string, string>;
@@ -23,7 +24,7 @@ export interface RunContextInputs {
 
 export function createRunContext(inputs: RunContextInputs): RunContext {
   const { node, root, out, tmp, depPaths, tools, log, signal } = inputs;
-  const declaredFiles = (node.files ?? []).map((f) => normalize(f));
+  const declaredFiles = node.files ?? [];
   const env = hermeticEnv(inputs);
 
   return {
@@ -41,11 +42,14 @@ export function createRunContext(inputs: RunContextInputs): RunContext {
       if (!path) throw new Error(`node ${node.id} asked for dependency '${name}', which it did not declare`);
       return path;
     },
-    file(relativePath) {
-      const rel = normalize(relativePath);
-      const covered = declaredFiles.some((f) => rel === f || rel.startsWith(f.endsWith('/') ? f : f + '/'));
-      if (isAbsolute(rel) || !covered) throw new Error(`node ${node.id} read '${relativePath}', which it did not declare in files`);
-      return join(root, rel);
+    file(declared) {
+      const wanted = normalize(declared);
+      const covered = declaredFiles.some((f) => {
+        const d = normalize(f);
+        return wanted === d || wanted.startsWith(d.endsWith('/') ? d : d + '/');
+      });
+      if (isAbsolute(wanted) || !covered) throw new Error(`node ${node.id} read '${declared}', which it did not declare in files`);
+      return resolveDeclared(inputs.fileRoots, wanted, node.id).abs;
     },
     tool(name) {
       const tool = tools.get(name);

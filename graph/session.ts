@@ -1,7 +1,7 @@
 // Everything a build, a plan or an explanation shares: the store, the record book, the file and
 // tool digesters. Opening a session prepares the cache directory and clears dead work areas.
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { FileDigester, ToolResolver } from './file-digests.js';
+import { FileDigester, ToolResolver, type FileRoots } from './file-digests.js';
 import { initHashing } from './hash.js';
 import { computeKey, type KeyMaterial } from './key.js';
 import { LocalStore } from './local-store.js';
@@ -20,6 +20,11 @@ export interface SessionOptions {
   toolHints?: Record<string, string>;
   /** Environment that `env: {NAME: true}` passes through (default process.env). */
   callerEnv?: NodeJS.ProcessEnv;
+  /**
+   * Named roots for declared files (`<name>:<path>`): e.g. `pipeline` -> the tool's installation,
+   * for data files stages ship. Keys hold the name and relative path, never the directory.
+   */
+  fileRoots?: Record<string, string>;
   /** A store to use instead of the local one (a remote cache layered over it, say). */
   store?: (local: LocalStore) => Store;
 }
@@ -34,6 +39,7 @@ export class Session {
   readonly digester: FileDigester;
   readonly tools: ToolResolver;
   readonly callerEnv: NodeJS.ProcessEnv;
+  readonly fileRoots: FileRoots;
 
   private constructor(options: SessionOptions) {
     this.root = resolve(options.root);
@@ -44,6 +50,7 @@ export class Session {
     this.records = new RecordBook(join(this.cacheDir, 'records'));
     this.digester = new FileDigester(join(this.cacheDir, 'stat-cache.json'));
     this.callerEnv = options.callerEnv ?? process.env;
+    this.fileRoots = { project: this.root, named: options.fileRoots ?? {} };
     this.tools = new ToolResolver(this.digester, this.callerEnv.PATH, options.toolHints);
   }
 
@@ -80,7 +87,7 @@ export class Session {
       kind: node.kind,
       version: node.version,
       deps: depOutputs,
-      files: await this.digester.projectFiles(this.root, node.files ?? [], node.id),
+      files: await this.digester.projectFiles(this.fileRoots, node.files ?? [], node.id),
       params: node.params ?? null,
       tools,
       env,

@@ -13,9 +13,14 @@ export interface HostTool {
 
 export const HOST_TOOLS: HostTool[] = [
   { name: 'mksquashfs', debianPackage: 'squashfs-tools', versionArgs: ['-version'], usedBy: 'root image (squashfs)' },
-  { name: 'mkfs.erofs', debianPackage: 'erofs-utils', versionArgs: ['--version'], usedBy: 'root image (erofs)' },
+  { name: 'mkfs.erofs', debianPackage: 'erofs-utils', versionArgs: ['--help'], usedBy: 'root image (erofs)' },
   { name: 'depmod', debianPackage: 'kmod', versionArgs: ['--version'], usedBy: 'initramfs (kernels without modules.dep)' },
   { name: 'zstd', debianPackage: 'zstd', versionArgs: ['--version'], usedBy: 'initramfs compression' },
+  { name: 'gzip', debianPackage: 'gzip', versionArgs: ['--version'], usedBy: 'initramfs compression (gzip)' },
+  { name: 'unshare', debianPackage: 'util-linux', versionArgs: ['--version'], usedBy: 'rootfs: confined install scripts' },
+  { name: 'chroot', debianPackage: 'coreutils', versionArgs: ['--version'], usedBy: 'rootfs: install scripts' },
+  { name: 'setpriv', debianPackage: 'util-linux', versionArgs: ['--version'], usedBy: 'boot tests (QEMU dies with its caller)' },
+  { name: 'sfdisk', debianPackage: 'fdisk', versionArgs: ['--version'], usedBy: 'boot tests (slot-b disk)' },
   { name: 'mkfs.fat', debianPackage: 'dosfstools', versionArgs: ['--help'], usedBy: 'ESP image' },
   { name: 'mcopy', debianPackage: 'mtools', versionArgs: ['--version'], usedBy: 'ESP image' },
   { name: 'mmd', debianPackage: 'mtools', versionArgs: ['--version'], usedBy: 'ESP image' },

@@ -13,7 +13,7 @@ import type { ModuleList } from './initramfs/module-list.js';
 /** The image's file name in the node's output (what uki and iso nodes point at). */
 export const INITRAMFS_IMAGE = 'initramfs-live.img';
 /** The init script, a declared file. */
-export const INIT_SCRIPT_FILE = 'stages/initramfs/init';
+export const INIT_SCRIPT_FILE = 'pipeline:stages/initramfs/init';
 /** Kind version: bump when the image changes for the same inputs. */
 export const INITRAMFS_KIND_VERSION = 1;
 

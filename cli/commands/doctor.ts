@@ -21,7 +21,17 @@ async function versionOf(path: string, args: string[]): Promise<string> {
 }
 
 function firstVersion(text: string): string {
-  return /\d+\.\d+(?:[.-]\d+)*/.exec(text)?.[0] ?? '?';
+  return /\d+\.\d+(?:[.-]\d+)*/.exec(text)?.[0] ?? /version\s+(\d+)/i.exec(text)?.[1] ?? '?';
+}
+
+/** For tools that print no version: the version of the Debian package that installed them. */
+async function packageVersion(debianPackage: string): Promise<string> {
+  try {
+    const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', debianPackage.split(' ')[0]], { timeout: 5000 });
+    return stdout.trim() ? `${stdout.trim()} (package)` : '?';
+  } catch {
+    return '?';
+  }
 }
 
 export const doctorCommand: CommandDef = {
@@ -36,7 +46,9 @@ export const doctorCommand: CommandDef = {
       HOST_TOOLS.map(async (t) => {
         try {
           const found = await resolver.resolve(t.name);
-          return { ...t, found: found.foundAt, version: await versionOf(found.foundAt, t.versionArgs) };
+          let version = await versionOf(found.foundAt, t.versionArgs);
+          if (version === '?') version = await packageVersion(t.debianPackage);
+          return { ...t, found: found.foundAt, version };
         } catch {
           return { ...t, found: undefined, version: undefined };
         }
@@ -52,7 +64,7 @@ export const doctorCommand: CommandDef = {
       const lines = [`node ${process.version}`, '', 'Host tools:'];
       for (const t of tools) {
         lines.push(
-          `  ${t.found ? '✓' : '✗'} ${t.name.padEnd(w)}  ${(t.found ? `${t.version}`.padEnd(10) : 'missing'.padEnd(10))}  ${t.usedBy}${t.found ? '' : `  (Debian package ${t.debianPackage})`}`,
+          `  ${t.found ? '✓' : '✗'} ${t.name.padEnd(w)}  ${(t.found ? `${t.version}`.padEnd(16) : 'missing'.padEnd(16))}  ${t.usedBy}${t.found ? '' : `  (Debian package ${t.debianPackage})`}`,
         );
       }
       lines.push('', 'Firmware:');

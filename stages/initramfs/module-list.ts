@@ -9,7 +9,7 @@ export interface ModuleList {
 }
 
 /** The default list, relative to the project root (a data file, so it is a declared input). */
-export const DEFAULT_MODULE_LIST_FILE = 'stages/initramfs/modules.default';
+export const DEFAULT_MODULE_LIST_FILE = 'pipeline:stages/initramfs/modules.default';
 
 export class ModuleListError extends Error {
   override name = 'ModuleListError';

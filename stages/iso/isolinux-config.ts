@@ -3,7 +3,7 @@ export class IsolinuxConfigError extends Error {
   override name = 'IsolinuxConfigError';
 }
 
-export const ISOLINUX_TEMPLATE_FILE = 'stages/iso/isolinux.cfg';
+export const ISOLINUX_TEMPLATE_FILE = 'pipeline:stages/iso/isolinux.cfg';
 
 export interface IsolinuxValues {
   /** Shown by SAY before the kernel loads (the volume label, say). */

@@ -55,8 +55,11 @@ describe('lock file', () => {
       size: 1024,
       checksum: expect.stringMatching(/^Q1[A-Za-z0-9+/]{27}=$/),
       file: 'busybox-1.35.0-r17.apk',
+      depends: [],
     });
     expect(lock.packages[0]!.arch).toBe('noarch');
+    // doas depends on /bin/sh, which busybox provides: the lock names the provider.
+    expect(lock.packages.find((p) => p.name === 'doas')!.depends).toEqual(['busybox']);
   });
 
   it('serializes deterministically, whatever order the requests were written in', () => {

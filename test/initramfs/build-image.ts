@@ -1,5 +1,6 @@
 // Builds an initramfs from Debian's kernel and busybox-static with the default module list,
 // as the tests' image under test.
+import { pipelineFile } from '../../stages/pipeline-files.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInitramfs } from '../../stages/initramfs/build.js';
@@ -22,7 +23,7 @@ export async function buildTestInitramfs(output: string, compression: Compressio
       kernelPackageRoot: kernel.root,
       busybox: await debianBusybox(),
       initScript: join(projectRoot(), 'stages/initramfs/init'),
-      modules: await readModuleList(join(projectRoot(), DEFAULT_MODULE_LIST_FILE)),
+      modules: await readModuleList(pipelineFile(DEFAULT_MODULE_LIST_FILE)),
       compression,
       sourceDateEpoch: TEST_EPOCH,
       scratch,

@@ -1,4 +1,5 @@
 // Module closure against Debian's real kernel: modules.dep made by depmod, softdeps, aliases.
+import { pipelineFile } from '../../stages/pipeline-files.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,7 +55,7 @@ describe('module closure (Debian kernel)', () => {
   });
 
   it('loads every module of the default list after all of its modules.dep dependencies', async () => {
-    const list = await readModuleList(join(projectRoot(), DEFAULT_MODULE_LIST_FILE));
+    const list = await readModuleList(pipelineFile(DEFAULT_MODULE_LIST_FILE));
     const closure = closeModuleList(index, list);
     const names = closure.load.map((m) => m.name);
     expect(new Set(names).size).toBe(names.length);
@@ -102,7 +103,7 @@ describe('module list format', () => {
     expect(() => parseModuleList('loop\nloop?\n', 'x.list')).toThrow(/x\.list:2: module loop is already listed on line 1/);
   });
   it('the default list parses', async () => {
-    const text = await readFile(join(projectRoot(), DEFAULT_MODULE_LIST_FILE), 'utf8');
+    const text = await readFile(pipelineFile(DEFAULT_MODULE_LIST_FILE), 'utf8');
     expect(parseModuleList(text, DEFAULT_MODULE_LIST_FILE).required).toContain('squashfs');
   });
 });

@@ -1,5 +1,6 @@
 // The initramfs node in the real engine, fed by nodes that unpack Debian's packages the way
 // package nodes lay out their outputs (`<output>/root/...`).
+import { PIPELINE_FILE_ROOTS } from '../../stages/pipeline-files.js';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ describe('initramfs node', () => {
 
   beforeAll(async () => {
     cache = await mkdtemp(join(fixturesDir(), 'initramfs', 'node-cache-'));
-    session = await Session.open({ root: projectRoot(), cacheDir: join(cache, 'cache'), logDir: join(cache, 'logs'), callerEnv: { ...process.env, SOURCE_DATE_EPOCH: String(TEST_EPOCH) } });
+    session = await Session.open({ root: projectRoot(), fileRoots: PIPELINE_FILE_ROOTS, cacheDir: join(cache, 'cache'), logDir: join(cache, 'logs'), callerEnv: { ...process.env, SOURCE_DATE_EPOCH: String(TEST_EPOCH) } });
     nodes = [
       unpackedDebNode('deb:kernel', await fetchDeb(await kernelPackageName())),
       unpackedDebNode('deb:busybox-static', await fetchDeb('busybox-static')),

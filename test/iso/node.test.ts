@@ -1,6 +1,7 @@
 // The esp and iso nodes in the real engine: fed by stand-in nodes laid out the way the package,
 // initramfs, root image and sign nodes lay out their outputs, they build the same bytes as the
 // plain functions, their keys hold no machine paths, and a second build comes from the cache.
+import { PIPELINE_FILE_ROOTS } from '../../stages/pipeline-files.js';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,7 @@ describe('esp and iso nodes', () => {
     dir = await scratchDir('iso-node');
     pieces = await buildBootPieces(dir);
     const cache = await mkdtemp(join(dir, 'engine-'));
-    session = await Session.open({ root: projectRoot(), cacheDir: join(cache, 'cache'), logDir: join(cache, 'logs'), callerEnv: { ...process.env, SOURCE_DATE_EPOCH: String(TEST_EPOCH) } });
+    session = await Session.open({ root: projectRoot(), fileRoots: PIPELINE_FILE_ROOTS, cacheDir: join(cache, 'cache'), logDir: join(cache, 'logs'), callerEnv: { ...process.env, SOURCE_DATE_EPOCH: String(TEST_EPOCH) } });
     const s = pieces.syslinux;
     nodes = [
       filesNode('sign:systemd-boot', { 'systemd-bootx64.efi': pieces.systemdBoot }),
@@ -73,7 +74,7 @@ describe('esp and iso nodes', () => {
     const iso = nodes.find((n) => n.id === 'iso:pltest')!;
     expect(esp.tools).toEqual(['mkfs.fat', 'mmd', 'mcopy']);
     expect(iso.tools).toEqual(['xorriso']);
-    expect(iso.files).toEqual(['stages/iso/isolinux.cfg']);
+    expect(iso.files).toEqual(['pipeline:stages/iso/isolinux.cfg']);
     for (const node of [esp, iso]) {
       expect(node.env).toEqual({ SOURCE_DATE_EPOCH: true });
       expect(JSON.stringify(node.params)).not.toMatch(/"\//);
