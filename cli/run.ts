@@ -3,6 +3,7 @@
 import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { build, type BuildOptions, type BuildResult, type NodeOutcome } from '../graph/build.js';
+import { ConfigError } from '../graph/errors.js';
 import type { BuildEvent, EventSink } from '../graph/events.js';
 import { Session } from '../graph/session.js';
 import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
@@ -78,7 +79,7 @@ class Reporting {
 export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   const { args } = request;
   const target = args.positionals[0];
-  const compileOptions: CompileOptions = { ...request.compile, mirrorFlags: (args.values.mirror as string[] | undefined) ?? [], configFile: args.values.config as string | undefined };
+  const compileOptions: CompileOptions = { strict: !request.lockOnly, ...request.compile, mirrorFlags: (args.values.mirror as string[] | undefined) ?? [], configFile: args.values.config as string | undefined };
   let compiled = await compileTarget(target, { ...compileOptions, lock: request.relock ? 'ignore' : 'use' });
   const { root, variant } = compiled.loaded;
   // A broken graph is reported before the cache directory is even created.
@@ -103,6 +104,13 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
     // Phase 1, without a lock: download the indexes, resolve, write the lock, compile again.
     if (compiled.alpine && !compiled.alpine.lock) {
       const alpine = compiled.alpine;
+      if (alpine.unlocatedMirrors.length > 0) {
+        const m = alpine.unlocatedMirrors[0];
+        throw new ConfigError(
+          `${variant.name} has no lock yet, so its package indexes must be downloaded, but mirror '${m}' has no location: ` +
+            `pass --mirror ${m}=<url> or set mirrors.${m} in pipeline.config.yaml (a URL, a file URL or a project-relative path)`,
+        );
+      }
       result = await build(session, validateGraph(compiled.nodes), options([alpine.resolveId]));
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
       if (result.ok) {

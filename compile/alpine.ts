@@ -25,6 +25,8 @@ export interface AlpineSource {
   fetchNode(name: string): string;
   /** Locked package names, dependencies before the packages that need them (empty while unlocked). */
   installOrder(): string[];
+  /** Mirrors the repositories name that have no location (from --mirror, the config or the variant). */
+  unlocatedMirrors: string[];
 }
 
 export type LockMode = 'use' | 'ignore';
@@ -104,8 +106,10 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
     fetchIds.set(p.name, fetch.id);
   }
 
+  const unlocatedMirrors = [...new Set(alpine.repositories.map((r) => r.mirror))].filter((m) => !mirrors[m]).sort();
   return {
     nodes,
+    unlocatedMirrors,
     resolveId: resolve.id,
     lock,
     lockFile,

@@ -29,6 +29,8 @@ export interface CompileOptions {
   /** Add the boot-test nodes: true for the variant's scenarios, or a list. */
   tests?: boolean | Scenario[];
   env?: NodeJS.ProcessEnv;
+  /** Building: everything a build needs (signing keys) must exist now. */
+  strict?: boolean;
 }
 
 export interface CompiledTarget {
@@ -58,7 +60,7 @@ export async function compileTarget(target: string, options: CompileOptions = {}
   if (variant.packages) {
     checkSystemVariant(loaded);
     alpine = await alpineSource(loaded, config, options.lock ?? 'use');
-    system = systemGraph(loaded, alpine, env);
+    system = systemGraph(loaded, alpine, { env, strict: options.strict === true });
     nodes.push(...alpine.nodes, ...system.nodes);
     artifacts.push(...system.artifacts);
     if (options.tests) tests = await testGraph(loaded, system, options.tests === true ? undefined : options.tests);

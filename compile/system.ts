@@ -16,7 +16,7 @@ import { liveKernelCommandLine } from '../stages/iso/volume-label.js';
 import { rootfsNode, type ServiceConfig, type UserConfig } from '../stages/rootfs.js';
 import { osReleaseText } from '../stages/rootfs/etc-files.js';
 import { sbomNode } from '../stages/sbom.js';
-import { certificateFingerprint, signingKeyPath, signNode } from '../stages/sign.js';
+import { certificateFingerprint, SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
 import { squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
@@ -96,7 +96,14 @@ function users(variant: Variant): UserConfig[] {
   }));
 }
 
-export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, env: NodeJS.ProcessEnv): SystemGraph {
+export interface SystemOptions {
+  env: NodeJS.ProcessEnv;
+  /** Building: signing keys must exist now (graph and explain show a variant without them). */
+  strict: boolean;
+}
+
+export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options: SystemOptions): SystemGraph {
+  const { env } = options;
   const { variant, source, root } = loaded;
   const name = variant.name;
   const os = variant.os!.id;
@@ -149,23 +156,32 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, env: No
   });
   nodes.push(initramfs);
 
-  // Signing: the certificate is public and keyed by fingerprint; the private key is a secret.
+  // Signing: the certificate is public (declared as a file and keyed by fingerprint); the private
+  // key is a secret. Both are only required when building: `graph` shows a variant without keys.
   const signing = variant.signing!;
   const certPath = join(root, signing.certificate);
-  let fingerprint: string;
-  try {
-    fingerprint = certificateFingerprint(readFileSync(certPath));
-  } catch (err) {
-    throw new ConfigError(`${source.where(['signing', 'certificate'])}: cannot read the certificate ${signing.certificate}: ${(err as Error).message}`);
+  const keyHint = `make a test key set with \`pipeline keys init ${signing.certificate.replace(/\/[^/]*$/, '')}\` or point signing at your own`;
+  let fingerprint = 'missing-certificate';
+  if (existsSync(certPath)) {
+    try {
+      fingerprint = certificateFingerprint(readFileSync(certPath));
+    } catch (err) {
+      throw new ConfigError(`${source.where(['signing', 'certificate'])}: ${signing.certificate} is not a certificate: ${(err as Error).message}`);
+    }
+  } else if (options.strict) {
+    throw new ConfigError(`${source.where(['signing', 'certificate'])}: the db certificate ${signing.certificate} does not exist; ${keyHint}`);
   }
-  let keyPath: string;
-  try {
-    keyPath = signingKeyPath(signing.key && join(root, signing.key), env);
-  } catch (err) {
-    throw new ConfigError(`${source.where(['signing'])}: ${(err as Error).message}`);
+  const keyPath = env[SIGNING_KEY_ENV] || (signing.key ? join(root, signing.key) : '');
+  if (options.strict && !keyPath) {
+    throw new ConfigError(`${source.where(['signing'])}: no Secure Boot signing key: set ${SIGNING_KEY_ENV} or signing.key; ${keyHint}`);
   }
-  const sign = (id: string, unsigned: string, input: string, output: string) =>
-    signNode({ id, unsigned, input, output, certFingerprint: fingerprint, keyPath, certPath });
+  if (options.strict && !existsSync(keyPath)) {
+    throw new ConfigError(`${source.where(['signing'])}: the signing key ${env[SIGNING_KEY_ENV] ? `in ${SIGNING_KEY_ENV}` : signing.key} does not exist; ${keyHint}`);
+  }
+  const sign = (id: string, unsigned: string, input: string, output: string) => {
+    const node = signNode({ id, unsigned, input, output, certFingerprint: fingerprint, keyPath, certPath });
+    return { ...node, files: [...(node.files ?? []), signing.certificate] };
+  };
 
   // UKIs for the live system and both slots, each signed.
   const stub = variant.boot!.efi_stub;

@@ -1,7 +1,8 @@
 // The plan: what a build would do, without doing it. For each node: cached (its key is in the
 // store), stale (it was built before but its inputs changed, or a dependency will rebuild first),
 // or never built. `pipeline graph` shows it; `pipeline explain` starts from it.
-import type { KeyMaterial } from './key.js';
+import { ConfigError } from './errors.js';
+import { computeKey, type KeyMaterial } from './key.js';
 import type { NodeSpec } from './node.js';
 import type { NodeHistory } from './records.js';
 import type { Session } from './session.js';
@@ -21,6 +22,8 @@ export interface PlannedNode {
   history?: NodeHistory;
   /** Dependencies (by local name) that will rebuild before this node can be keyed. */
   pendingDeps: string[];
+  /** Why the node cannot be built as things stand (a declared input or tool is missing). */
+  problem?: string;
 }
 
 export async function planGraph(session: Session, graph: Graph, only?: Set<string>): Promise<Map<string, PlannedNode>> {
@@ -36,12 +39,21 @@ export async function planGraph(session: Session, graph: Graph, only?: Set<strin
       if (dep.output) depOutputs[name] = dep.output;
       else pendingDeps.push(name);
     }
+    let material: KeyMaterial;
+    try {
+      material = await session.material(node, depOutputs);
+    } catch (err) {
+      // Show the graph anyway: the node is marked with what is missing, its dependents wait on it.
+      if (!(err instanceof ConfigError)) throw err;
+      const empty: KeyMaterial = { kind: node.kind, version: node.version, deps: depOutputs, files: {}, params: node.params ?? null, tools: {}, env: {} };
+      planned.set(node.id, { node, status: history ? 'stale' : 'never-built', material: empty, history, pendingDeps, problem: err.message });
+      continue;
+    }
     if (pendingDeps.length > 0) {
-      const material = await session.material(node, depOutputs);
       planned.set(node.id, { node, status: history ? 'stale' : 'never-built', material, history, pendingDeps });
       continue;
     }
-    const { key, material } = await session.key(node, depOutputs);
+    const key = computeKey(material);
     const hit = await session.store.lookup(key, { peek: true });
     const status: PlanStatus = hit ? 'cached' : history ? 'stale' : 'never-built';
     planned.set(node.id, { node, status, key, material, output: hit?.output, history, pendingDeps });
