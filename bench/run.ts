@@ -1,9 +1,13 @@
 // `npm run bench [-- name...]`: runs the benchmarks (all by default) and writes
 // bench/results/<name>.json for each.
+import { benchApk } from './apk.js';
+import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
 
 const BENCHES: Record<string, () => Promise<object>> = {
   engine: () => benchEngine(),
+  apk: () => benchApk(),
+  demo: () => benchDemo(),
 };
 
 const wanted = process.argv.slice(2);

@@ -136,8 +136,11 @@ async function runTool(
     }, 3000).unref();
   };
   signal.addEventListener('abort', kill, { once: true });
+  const started = performance.now();
   try {
     const result = await child;
+    // Per-command times let benchmarks set a build against the sum of its tools' own work.
+    log.line(`# ${name} took ${Math.round(performance.now() - started)} ms`);
     const ok = options.okExitCodes ?? [0];
     if (result.signal || result.exitCode === undefined || !ok.includes(result.exitCode)) {
       const reason = result.exitCode === undefined && !result.signal ? result.shortMessage : undefined;
