@@ -1,6 +1,7 @@
 // `npm run bench [-- name...]`: runs the benchmarks (all by default) and writes
 // bench/results/<name>.json for each.
 import { benchApk } from './apk.js';
+import { benchBoot } from './boot.js';
 import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
 
@@ -8,6 +9,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   engine: () => benchEngine(),
   apk: () => benchApk(),
   demo: () => benchDemo(),
+  boot: () => benchBoot(),
 };
 
 const wanted = process.argv.slice(2);
