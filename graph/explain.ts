@@ -156,7 +156,6 @@ function diffJson(a: Json | undefined, b: Json | undefined, path: string, out: C
 
 // ---- text ----
 
-const short = (digest: string | undefined) => (digest ? digest.slice(0, 12) : '?');
 const show = (v: Json | undefined) => (v === undefined ? '(unset)' : JSON.stringify(v));
 
 export function describeChange(c: Change): string {

@@ -2,7 +2,7 @@
 // re-read on every build. The stat cache only saves time: keys hold content digests, never
 // stats, so a stale or lost stat cache can cost a re-read but never a wrong key.
 import { constants as fsConstants, lstatSync, statSync } from 'node:fs';
-import { access, lstat, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
 import { ConfigError } from './errors.js';
 import { sha256File } from './hash.js';

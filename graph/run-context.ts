@@ -4,6 +4,7 @@
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { execa } from 'execa';
 import { CommandError } from './errors.js';
+import { shellQuote } from './shell-quote.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
 import type { NodeLog } from './node-log.js';
 import { resolveDeclared, type FileRoots, type ToolIdentity } from './file-digests.js';
@@ -83,9 +84,6 @@ function hermeticEnv(inputs: RunContextInputs): Record<string, string> {
   return env;
 }
 
-export function shellQuote(args: string[]): string {
-  return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
-}
 
 async function runTool(
   path: string,

@@ -9,7 +9,7 @@ import type { CommandResult } from './live-shell.js';
 import { startQemu, type QemuInstance } from './runner.js';
 import type { ScenarioPlan } from './scenarios.js';
 import { runScript } from './script.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../graph/shell-quote.js';
 
 export interface BootTestOptions {
   /** Receives serial.log and result.json. */

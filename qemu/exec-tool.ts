@@ -1,6 +1,6 @@
 // How the image helpers (FAT, GPT, ISO extraction) run host tools: through the node's
 // ctx.exec inside the engine (logged, hermetic), through execa in tests and scripts.
-import { execa } from 'execa';
+import { hostRunner } from '../stages/host-runner.js';
 import type { RunContext } from '../graph/node.js';
 
 export interface ToolRunOptions {
@@ -18,21 +18,15 @@ export class ToolFailedError extends Error {
 /** mtools refuses FAT images whose geometry it finds odd unless told not to check. */
 const TOOL_ENV = { MTOOLS_SKIP_CHECK: '1' };
 
-/** Runs tools found on PATH with this process's environment. */
+const host = hostRunner({ env: TOOL_ENV });
+
+/** Runs tools found on PATH, outside the engine (tests and scripts). */
 export const hostExec: ExecTool = async (tool, args, options = {}) => {
-  const result = await execa(tool, args, {
-    cwd: options.cwd,
-    input: options.input,
-    env: TOOL_ENV,
-    reject: false,
-  });
-  if (result.failed) {
-    throw new ToolFailedError(
-      `${result.command} failed (${result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.shortMessage}): ` +
-        `${String(result.stderr).trim() || String(result.stdout).trim() || 'no output'}`,
-    );
+  try {
+    return await host.exec(tool, args, { cwd: options.cwd, input: options.input, captureStdout: true });
+  } catch (err) {
+    throw new ToolFailedError((err as Error).message);
   }
-  return { stdout: String(result.stdout) };
 };
 
 /** Runs declared tools through the engine (the node must list them in `tools`). */

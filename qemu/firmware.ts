@@ -1,10 +1,10 @@
 // Firmware images QEMU boots with: OVMF (UEFI, plain and Secure Boot builds) and SeaBIOS.
 // Each located file carries its digest, which enters the boot-test node's key (never its path:
 // keys hold nothing machine-specific).
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, copyFile, readFile } from 'node:fs/promises';
+import { access, chmod, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256File } from '../graph/hash.js';
 
 export type FirmwareRole = 'ovmf-code' | 'ovmf-code-secboot' | 'ovmf-vars' | 'seabios';
 
@@ -105,6 +105,4 @@ export async function writableVarsCopy(template: string, destination: string): P
   return destination;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
-}
+export { sha256File };

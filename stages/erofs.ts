@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { readManifest, type ManifestEntry, type TreeManifest } from './manifest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
-import type { Runner } from './rootfs/runner.js';
+import type { Runner } from './host-runner.js';
 
 export { uuidFromContent };
-import { parseSourceDateEpoch } from './uki.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
 export const EROFS_KIND_VERSION = 1;

@@ -9,7 +9,7 @@ import type { Json, NodeSpec } from '../graph/node.js';
 import { hashFileInto } from './iso/file-digest.js';
 import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './iso/fat-layout.js';
 import type { ImageToolRunner } from './iso/tool-runner.js';
-import { parseSourceDateEpoch } from './uki.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
 /** The image's file name in the esp node's output (what the iso node points at). */
 export const ESP_IMAGE = 'efiboot.img';

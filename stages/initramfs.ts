@@ -3,6 +3,7 @@
 // the root filesystem never reaches its key. The work is in stages/initramfs/build.ts.
 import { join } from 'node:path';
 import type { Json, NodeSpec, RunContext } from '../graph/node.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 import { buildInitramfs } from './initramfs/build.js';
 import type { ToolRunner } from './initramfs/build.js';
 import { compressorCommand, DEFAULT_COMPRESSION, validateCompression } from './initramfs/compression.js';
@@ -39,12 +40,6 @@ export class InitramfsParamsError extends Error {
   override name = 'InitramfsParamsError';
 }
 
-function parseSourceDateEpoch(value: string | undefined, id: string): number {
-  if (value === undefined || !/^\d+$/.test(value)) {
-    throw new InitramfsParamsError(`${id}: SOURCE_DATE_EPOCH must be whole seconds since 1970 (got ${JSON.stringify(value)}); the variant or its lock sets it`);
-  }
-  return Number(value);
-}
 
 /** Adapts the node's RunContext (declared tools, logged, interruptible) to the build's ToolRunner. */
 function contextRunner(ctx: RunContext): ToolRunner {

@@ -15,7 +15,7 @@ import type { ImageToolRunner } from './iso/tool-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
 import { SQUASHFS_FILE } from './squashfs.js';
-import { parseSourceDateEpoch } from './uki.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
 /** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
 export const ISO_PATHS = {

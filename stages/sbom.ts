@@ -4,15 +4,14 @@
 // with DOCUMENT DESCRIBES image and image CONTAINS each of them.
 // Deterministic: created = SOURCE_DATE_EPOCH, lists sorted, and the namespace is a UUID URN
 // derived from the document's own content, so equal inputs give equal bytes.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../graph/hash.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { digestTree } from '../graph/tree-digest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { PkgInfo } from './sources/apk/package.js';
-import { parseSourceDateEpoch } from './uki.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
 export const SBOM_FILE = 'sbom.spdx.json';
 export const SBOM_KIND_VERSION = 1;
@@ -209,11 +208,6 @@ export function serializeSbom(document: Json): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 export interface SbomNodeOptions {
   variant: string;

@@ -12,8 +12,8 @@ import { PassThrough } from 'node:stream';
 import type { NodeSpec } from '../graph/node.js';
 import { readManifest } from './manifest.js';
 import { manifestTarStream } from './rootfs/image-tar.js';
-import type { Runner } from './rootfs/runner.js';
-import { parseSourceDateEpoch } from './uki.js';
+import type { Runner } from './host-runner.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
 
 export const SQUASHFS_FILE = 'filesystem.squashfs';
 export const SQUASHFS_KIND_VERSION = 1;

@@ -3,6 +3,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
+import { parseSourceDateEpoch } from './source-date-epoch.js';
+export { parseSourceDateEpoch, SourceDateEpochError } from './source-date-epoch.js';
 import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
 
 export class UkiInputError extends Error {
@@ -34,17 +36,6 @@ export interface UkiOptions {
   signal?: AbortSignal;
 }
 
-export class SourceDateEpochError extends Error {
-  override name = 'SourceDateEpochError';
-}
-
-/** Parses SOURCE_DATE_EPOCH (decimal seconds); `where` names the node or caller for the error. */
-export function parseSourceDateEpoch(value: string | undefined, where: string): number {
-  if (value === undefined || !/^\d+$/.test(value.trim())) {
-    throw new SourceDateEpochError(`${where}: SOURCE_DATE_EPOCH must be set to whole seconds since 1970 (got ${JSON.stringify(value)})`);
-  }
-  return Number(value.trim());
-}
 
 /**
  * The kernel release of an x86 bzImage, from the version string its setup header points at

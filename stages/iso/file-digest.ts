@@ -1,20 +1,16 @@
 // Streaming SHA-256 of files: root images and ISOs run to hundreds of MB, never read them whole.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { sha256File } from '../../graph/hash.js';
 
 /** Feeds a file's bytes into a running hash. */
 export async function hashFileInto(hash: Hash, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
 }
 
-/** SHA-256 of a file, lowercase hex. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await hashFileInto(hash, path);
-  return hash.digest('hex');
-}
+export { sha256File };
 
 /** Writes `<file>.sha256` in sha256sum's format (`<hex>  <name>`), checkable with `sha256sum -c`. */
 export async function writeSha256File(file: string): Promise<string> {

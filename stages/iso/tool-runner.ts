@@ -2,7 +2,7 @@
 // environment, logged); tests and scripts pass runImageToolOnHost, which runs the tool from PATH
 // in a similarly clean environment.
 import { tmpdir } from 'node:os';
-import { execa } from 'execa';
+import { hostRunner } from '../host-runner.js';
 
 export type ImageTool = 'mkfs.fat' | 'mmd' | 'mcopy' | 'xorriso';
 
@@ -19,18 +19,12 @@ export class ImageToolError extends Error {
   override name = 'ImageToolError';
 }
 
+const host = hostRunner({ env: { HOME: tmpdir() } });
+
 export const runImageToolOnHost: ImageToolRunner = async (tool, args, options = {}) => {
-  const result = await execa(tool, args, {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C.UTF-8', TZ: 'UTC', HOME: tmpdir(), ...options.env },
-    extendEnv: false,
-    stdin: 'ignore',
-    reject: false,
-    all: true,
-  });
-  if (result.failed) {
-    const why = result.exitCode !== undefined ? `exit code ${result.exitCode}` : result.shortMessage;
-    throw new ImageToolError(`${tool} ${args.join(' ')} failed (${why}):\n${String(result.all ?? '').trim()}`);
+  try {
+    return await host.exec(tool, args, { cwd: options.cwd, env: options.env });
+  } catch (err) {
+    throw new ImageToolError((err as Error).message);
   }
-  return result;
 };

@@ -18,7 +18,7 @@ import { writeTreeToDisk } from './materialize.js';
 import { mergePackages } from './merge.js';
 import { applyOverlay } from './overlay.js';
 import { readUnpackedPackage } from './package-input.js';
-import type { Runner } from './runner.js';
+import type { Runner } from '../host-runner.js';
 import { runInstallScripts, type ScriptRun } from './scripts.js';
 import { RootTree, toManifestEntry } from './tree.js';
 

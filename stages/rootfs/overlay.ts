@@ -2,8 +2,7 @@
 // Git keeps only content and the executable bit, so that is all an overlay says: owner root,
 // files 0755 when executable else 0644, directories 0755, symlinks as they are. A variant that
 // needs another mode or owner (a 0600 doas.conf) says so per path in `overlayModes`.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256File } from '../../graph/hash.js';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareManifestPaths } from '../manifest.js';
@@ -99,12 +98,3 @@ function withOverride(node: TreeNode, override: OverlayMode | undefined): TreeNo
   };
 }
 
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}

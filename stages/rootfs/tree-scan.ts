@@ -7,7 +7,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ManifestEntryType } from '../manifest.js';
-import { sha256File } from './overlay.js';
+import { sha256File } from '../../graph/hash.js';
 import type { RootTree, TreeNode } from './tree.js';
 
 export interface DiskState {

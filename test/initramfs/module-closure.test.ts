@@ -9,7 +9,6 @@ import { findModuleTree, loadModuleIndex, ModuleTreeError } from '../../stages/i
 import type { ModuleIndex } from '../../stages/initramfs/module-index.js';
 import { DEFAULT_MODULE_LIST_FILE, parseModuleList, readModuleList } from '../../stages/initramfs/module-list.js';
 import { runHostTool } from '../../stages/initramfs/host-tool.js';
-import { projectRoot } from '../fixtures/paths.js';
 import { debianKernel } from './debian-inputs.js';
 
 describe('module closure (Debian kernel)', () => {

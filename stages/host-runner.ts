@@ -1,10 +1,10 @@
-// What the rootfs, squashfs and erofs builders need from their caller to run host tools: the
+// What the stages' plain functions need from their caller to run host tools: the
 // node's RunContext satisfies it, and hostRunner() gives tests and benchmarks the same shape
 // without an engine (tools found on PATH, output to a callback).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
-import type { ExecOptions, ExecResult } from '../../graph/node.js';
+import type { ExecOptions, ExecResult } from '../graph/node.js';
 
 export interface Runner {
   /** Runs a host tool by name; non-zero exit throws unless listed in okExitCodes. */
@@ -30,7 +30,7 @@ export class HostCommandError extends Error {
     readonly exitCode: number | undefined,
     readonly output: string,
   ) {
-    super(`${command} exited with ${exitCode ?? 'a signal'}${output ? `: ${output.trim().split('\n').slice(-5).join(' | ')}` : ''}`);
+    super(`${command} failed (exit code ${exitCode ?? 'none: killed by a signal'})${output ? `: ${output.trim().split('\n').slice(-5).join(' | ')}` : ''}`);
   }
 }
 
