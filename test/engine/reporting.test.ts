@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, jsonEvents, spawnCli, statuses, tempProject } from './helpers.js';
+import { cli, jsonEvents, PIPELINE, spawnCli, statuses, tempProject } from './helpers.js';
 
 const FAILING = `name: fail
 steps:
@@ -180,5 +180,29 @@ steps:
     expect(e.changes).toContainEqual(expect.objectContaining({ type: 'dep', id: 'step:g:src', change: 'output' }));
     const dep = e.changes.find((c: { type: string }) => c.type === 'dep');
     expect(dep.because.changes).toEqual([{ type: 'file', path: 'conf/motd', change: 'changed' }]);
+  });
+});
+
+describe('progress on a terminal', () => {
+  it('shows the running nodes with their elapsed time and a done/total count', async () => {
+    const root = await tempProject({
+      'variants/t.yaml': `name: t
+steps:
+  slow: { run: [sh, -c, 'sleep 1.5; echo x > "$OUT/x"'] }
+  after: { run: [sh, -c, 'true'], after: [slow] }
+`,
+    });
+    // script(1) gives the command a pseudo-terminal, as a user's shell would.
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('script', ['-qec', `${process.execPath} ${PIPELINE} build t`, '/dev/null'], { cwd: root, env: { ...process.env, COLUMNS: '100' } }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    expect(out).toMatch(/\[0\/2\]\x1b\[0m 0 cached · 1 running/);
+    expect(out).toMatch(/⠋|⠙|⠹|⠸/);
+    expect(out).toMatch(/step:t:slow {2}\d+ ms|step:t:slow {2}1\.\d s/);
+    expect(out).toMatch(/✓.* built +step:t:after/);
+    expect(out).toContain('t built in');
   });
 });
