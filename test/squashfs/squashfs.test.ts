@@ -6,12 +6,13 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest, type ManifestEntry, type TreeManifest } from '../../stages/manifest.js';
+import { readManifest, type TreeManifest } from '../../stages/manifest.js';
 import { hostRunner } from '../../stages/rootfs.js';
 import { benchmarkSquashfs, buildSquashfs, SquashfsError, SQUASHFS_ZSTD_LEVEL } from '../../stages/squashfs.js';
 import { fixturesDir } from '../fixtures/paths.js';
 import { DEMO_EPOCH, DEMO_ORDER } from '../rootfs/packages.js';
 import { buildImageTestRootfs } from './image-rootfs.js';
+import { expectListingMatchesManifest, listImage } from './listing.js';
 
 const runner = hostRunner();
 let work: string;
@@ -29,70 +30,15 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-interface Listed {
-  path: string;
-  type: ManifestEntry['type'];
-  mode: number;
-  uid: number;
-  gid: number;
-  size?: number;
-  dev?: [number, number];
-  target?: string;
-}
-
-const TYPE_CHARS: Record<string, ManifestEntry['type']> = { '-': 'file', d: 'dir', l: 'symlink', c: 'char', b: 'block', p: 'fifo' };
-
-function permBits(perm: string): number {
-  let mode = 0;
-  const bit = (i: number, value: number) => (perm[i] !== '-' && perm[i] !== 'S' && perm[i] !== 'T' ? value : 0);
-  mode |= bit(1, 0o400) | bit(2, 0o200) | bit(3, 0o100) | bit(4, 0o40) | bit(5, 0o20) | bit(6, 0o10) | bit(7, 0o4) | bit(8, 0o2) | bit(9, 0o1);
-  if (perm[3] === 's' || perm[3] === 'S') mode |= 0o4000;
-  if (perm[6] === 's' || perm[6] === 'S') mode |= 0o2000;
-  if (perm[9] === 't' || perm[9] === 'T') mode |= 0o1000;
-  return mode;
-}
-
-/** `unsquashfs -lln` (numeric owners) parsed. */
-function listImage(image: string): Map<string, Listed> {
-  const text = execFileSync('unsquashfs', ['-lln', image], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const out = new Map<string, Listed>();
-  for (const line of text.split('\n')) {
-    const m = /^(\S{10}) (\d+)\/(\d+)\s+(\d+|\d+,\s*\d+) \S+ \S+ squashfs-root(?:\/(.*))?$/.exec(line);
-    if (!m) continue;
-    const type = TYPE_CHARS[m[1][0]];
-    let path = m[5] ?? '';
-    let target: string | undefined;
-    if (type === 'symlink') [path, target] = [path.slice(0, path.indexOf(' -> ')), path.slice(path.indexOf(' -> ') + 4)];
-    const listed: Listed = { path, type, mode: permBits(m[1]), uid: Number(m[2]), gid: Number(m[3]), target };
-    if (m[4].includes(',')) listed.dev = m[4].split(',').map((n) => Number(n.trim())) as [number, number];
-    else listed.size = Number(m[4]);
-    out.set(path, listed);
-  }
-  return out;
-}
-
 describe('squashfs from a rootfs manifest', () => {
   it('lists exactly the manifest: owners, modes, symlinks, devices, fifos, hardlinks', async () => {
     const image = join(work, 'a.squashfs');
-    await buildSquashfs({ rootfsDir: rootfs, output: image, sourceDateEpoch: DEMO_EPOCH, runner });
+    const built = await buildSquashfs({ rootfsDir: rootfs, output: image, sourceDateEpoch: DEMO_EPOCH, runner });
+    expect(built.route).toBe('pseudo');
     const listed = listImage(image);
-    expect(listed.get('')).toMatchObject({ type: 'dir', mode: 0o755, uid: 0, gid: 0 });
-    expect(listed.size).toBe(manifest.entries.length + 1);
-    const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
-    for (const entry of manifest.entries) {
-      const got = listed.get(entry.path);
-      expect(got, entry.path).toBeDefined();
-      const file = entry.type === 'hardlink' ? byPath.get(entry.link!)! : entry;
-      expect({ type: got!.type, uid: got!.uid, gid: got!.gid }, entry.path).toEqual({
-        type: entry.type === 'hardlink' ? 'file' : entry.type,
-        uid: file.uid,
-        gid: file.gid,
-      });
-      if (entry.type !== 'symlink') expect(got!.mode.toString(8), entry.path).toBe(file.mode.toString(8));
-      if (entry.type === 'file' || entry.type === 'hardlink') expect(got!.size, entry.path).toBe(file.size);
-      if (entry.type === 'symlink') expect(got!.target, entry.path).toBe(entry.target);
-      if (entry.type === 'char' || entry.type === 'block') expect(got!.dev, entry.path).toEqual([entry.devmajor, entry.devminor]);
-    }
+    expectListingMatchesManifest(listed, manifest);
+    // Every time is the epoch (2026-01-01), whether the disk or a pseudo definition gave it.
+    expect([...listed.values()].filter((e) => e.time !== '2026-01-01 00:00')).toEqual([]);
     expect(listed.get('dev/console')).toMatchObject({ type: 'char', mode: 0o600, dev: [5, 1] });
     expect(listed.get('dev/loop0')).toMatchObject({ type: 'block', gid: 6, dev: [7, 0] });
     expect(listed.get('run/initctl')).toMatchObject({ type: 'fifo', mode: 0o600 });
@@ -125,6 +71,14 @@ describe('squashfs from a rootfs manifest', () => {
     expect((await readFile(a)).equals(await readFile(b))).toBe(true);
   });
 
+  it('the pseudo route and the tar route write the same bytes', async () => {
+    const pseudo = join(work, 'pseudo.squashfs');
+    const tar = join(work, 'tar.squashfs');
+    expect((await buildSquashfs({ rootfsDir: rootfs, output: pseudo, sourceDateEpoch: DEMO_EPOCH, runner, route: 'pseudo' })).route).toBe('pseudo');
+    expect((await buildSquashfs({ rootfsDir: rootfs, output: tar, sourceDateEpoch: DEMO_EPOCH, runner, route: 'tar' })).route).toBe('tar');
+    expect((await readFile(pseudo)).equals(await readFile(tar))).toBe(true);
+  });
+
   it('a tree that disagrees with its manifest fails and leaves no image', async () => {
     const broken = join(work, 'broken');
     await cp(rootfs, broken, { recursive: true, verbatimSymlinks: true });
@@ -133,15 +87,19 @@ describe('squashfs from a rootfs manifest', () => {
     await expect(buildSquashfs({ rootfsDir: broken, output: image, sourceDateEpoch: DEMO_EPOCH, runner })).rejects.toBeInstanceOf(SquashfsError);
     await expect(buildSquashfs({ rootfsDir: broken, output: image, sourceDateEpoch: DEMO_EPOCH, runner })).rejects.toThrow(/etc\/motd/);
     expect(existsSync(image)).toBe(false);
+    // The tar route finds it too, while streaming.
+    await expect(buildSquashfs({ rootfsDir: broken, output: image, sourceDateEpoch: DEMO_EPOCH, runner, route: 'tar' })).rejects.toThrow(/etc\/motd/);
+    expect(existsSync(image)).toBe(false);
   });
 
   it('benchmark: the node against the same mksquashfs run by hand on the tree', async () => {
-    const result = await benchmarkSquashfs({ rootfsDir: rootfs, workDir: join(work, 'bench'), sourceDateEpoch: DEMO_EPOCH, runner, runs: 3 });
+    const result = await benchmarkSquashfs({ rootfsDir: rootfs, workDir: join(work, 'bench'), sourceDateEpoch: DEMO_EPOCH, runner, runs: 5 });
     console.log(
-      `squashfs benchmark (demo rootfs, zstd ${SQUASHFS_ZSTD_LEVEL}): node ${result.nodeSeconds.toFixed(3)} s, by hand ${result.handSeconds.toFixed(3)} s, ` +
+      `squashfs benchmark (demo rootfs, zstd ${SQUASHFS_ZSTD_LEVEL}, ${result.route} route, medians of ${result.runs}): node ${result.nodeSeconds.toFixed(3)} s, by hand ${result.handSeconds.toFixed(3)} s, ` +
         `ratio ${result.ratio.toFixed(2)}; ${result.nodeBytes} vs ${result.handBytes} bytes`,
     );
     expect(result.level).toBe(SQUASHFS_ZSTD_LEVEL);
+    expect(result.route).toBe('pseudo');
     // Same data, same compression: sizes within 1 % (the images differ only in owners and special files).
     expect(Math.abs(result.nodeBytes - result.handBytes) / result.handBytes).toBeLessThan(0.01);
   });
