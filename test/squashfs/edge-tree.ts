@@ -3,7 +3,8 @@
 // escaping in a pseudo file, owned directories with pseudo entries below them (a device, a
 // setuid file), sticky and read-only directories, a file without owner write, a hardlink across
 // directories, an owner name the build host knows under another number (Alpine's daemon is 2,
-// Debian's is 1), files larger than a block, a duplicate file and an all-zero (sparse) block. The disk follows the rootfs node's rules
+// Debian's is 1), files larger than a block, a duplicate file, all-zero (sparse) blocks and a
+// device with a major above 255. The disk follows the rootfs node's rules
 // (stages/rootfs/materialize.ts): contents and links only, modes plus owner rw(x), every time
 // the epoch.
 import { createHash } from 'node:crypto';

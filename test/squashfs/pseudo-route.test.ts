@@ -60,6 +60,7 @@ describe('squashfs pseudo route', () => {
     expect(listed.get('a/b0')).toMatchObject({ uid: 2, gid: 2, mode: 0o600 });
     expect(listed.get('a/b')).toMatchObject({ mode: 0o750, uid: 42, gid: 42 });
     expect(listed.get('a/b/console')).toMatchObject({ type: 'char', gid: 5, dev: [5, 1] });
+    expect(listed.get('dev/nvme0n1p1')).toMatchObject({ type: 'block', gid: 6, dev: [259, 1] });
     expect(listed.get('a/b.d')).toMatchObject({ mode: 0o1777 });
     expect(listed.get('a/b.d/z')).toMatchObject({ mode: 0o444 });
     expect(listed.get('e')).toMatchObject({ mode: 0, size: 0 });
