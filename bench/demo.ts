@@ -100,6 +100,13 @@ export async function benchDemo(repeats = 3): Promise<object> {
   return result;
 }
 
+/** The node's mksquashfs settings, run by hand on the directory (all owners root). */
+function handSquashfsArgs(dir: string, output: string): string[] {
+  const args = mksquashfsArgs(output, SQUASHFS_ZSTD_LEVEL).filter((a) => a !== '-tar');
+  args[0] = dir;
+  return [...args, '-all-root'];
+}
+
 /** Reruns the squashfs and initramfs nodes through the engine, and the same tools by hand. */
 async function imageNodesAgainstHand(project: string, mirrorRoot: string, rounds: number) {
   const compiled = await compileTarget('demo', { cwd: project, mirrorFlags: [`demo=${mirrorRoot}`], strict: true });
@@ -131,10 +138,9 @@ async function imageNodesAgainstHand(project: string, mirrorRoot: string, rounds
       await mkdir(initramfsTree, { recursive: true });
       await run('sh', ['-c', `zstd -dc '${join(result.outcomes.get('initramfs:demo')!.path!, 'initramfs-live.img')}' | cpio -idm --quiet`], { cwd: initramfsTree });
     }
-    const args = mksquashfsArgs(join(work, 'hand.squashfs'), SQUASHFS_ZSTD_LEVEL).filter((a) => a !== '-tar');
-    args[0] = join(rootfsDir, 'root');
+    const args = handSquashfsArgs(join(rootfsDir, 'root'), join(work, 'hand.squashfs'));
     let t = performance.now();
-    await run('mksquashfs', [...args, '-all-root'], { env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
+    await run('mksquashfs', args, { env: { ...process.env, SOURCE_DATE_EPOCH: epoch } });
     hand.squashfs.push(performance.now() - t);
     t = performance.now();
     await run('sh', ['-c', `find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet | zstd -19 -T1 -q -c > '${join(work, 'hand.img')}'`], { cwd: initramfsTree });
@@ -149,7 +155,7 @@ async function imageNodesAgainstHand(project: string, mirrorRoot: string, rounds
   });
   return {
     rounds,
-    squashfs: row('squashfs', `mksquashfs <rootfs>/root OUT -noappend -comp zstd -Xcompression-level ${SQUASHFS_ZSTD_LEVEL} -b 1M -all-root`),
+    squashfs: row('squashfs', `mksquashfs ${handSquashfsArgs('<rootfs>/root', 'OUT').join(' ')}`),
     initramfs: row('initramfs', 'find . | sort | cpio -o -H newc -R 0:0 --reproducible | zstd -19 -T1'),
   };
 }
