@@ -213,18 +213,23 @@ export function secureBootEnrollScenario(inputs: EnrollmentInputs): ScenarioPlan
   };
 }
 
+/** q35 with the Secure Boot firmware and the enrolled variable store, the ISO as the only medium. */
+function secureBootQemu(inputs: SecureBootInputs, name: string): ScenarioPlan['qemu'] {
+  return {
+    machine: 'q35',
+    memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
+    firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
+    drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
+  };
+}
+
 /** Boot 2: the ISO with Secure Boot enforced by the enrolled keys reaches the live shell. */
 export function secureBootScenario(inputs: SecureBootInputs): ScenarioPlan {
   const name = 'secure-boot';
   return {
     name,
     description: 'UEFI boot with Secure Boot enforced (own PK/KEK/db) to the live root shell',
-    qemu: {
-      machine: 'q35',
-      memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
-      drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
-    },
+    qemu: secureBootQemu(inputs, name),
     fatalPatterns: UEFI_FATAL,
     steps: [
       { kind: 'expect', marker: 'initramfs', pattern: INITRAMFS_LINE, timeoutMs: BOOT_BUDGET_MS.secureBoot },
@@ -246,12 +251,7 @@ export function secureBootRefusesTamperedScenario(inputs: SecureBootInputs): Sce
   return {
     name,
     description: 'Secure Boot refuses a UKI changed after signing; no kernel starts',
-    qemu: {
-      machine: 'q35',
-      memoryMiB: inputs.memoryMiB ?? DEFAULT_MEMORY_MIB,
-      firmware: secureOvmf(inputs.firmware, inputs.enrolledVars, name),
-      drives: [{ type: 'cdrom', file: inputs.iso, bus: 'ide' }],
-    },
+    qemu: secureBootQemu(inputs, name),
     // `Access Denied` is the expected outcome here, and OVMF then finding nothing else to boot
     // is what a refusal with no other medium looks like: neither is a failure.
     fatalPatterns: UEFI_FATAL.filter(
