@@ -91,7 +91,8 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   const started = performance.now();
   let result: BuildResult | undefined;
   let lockInfo: RunOutcome['lock'];
-  const options = (targets: string[]): BuildOptions => ({
+  const options = (targets: string[], label?: string): BuildOptions => ({
+    label,
     jobs: jobsFrom(args),
     keepGoing: args.values['keep-going'] === true,
     force: args.values['no-cache'] === true && request.force === undefined ? true : request.force,
@@ -111,7 +112,7 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
             `pass --mirror ${m}=<url> or set mirrors.${m} in pipeline.config.yaml (a URL, a file URL or a project-relative path)`,
         );
       }
-      result = await build(session, validateGraph(compiled.nodes), options([alpine.resolveId]));
+      result = await build(session, validateGraph(compiled.nodes), options([alpine.resolveId], 'resolve packages'));
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
       if (result.ok) {
         const produced = join(result.outcomes.get(alpine.resolveId)!.path!, 'lock.yaml');
@@ -127,7 +128,7 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
       }
     }
     if ((!result || result.ok) && !request.lockOnly) {
-      result = await build(session, validateGraph(compiled.nodes), options(request.targets(compiled)));
+      result = await build(session, validateGraph(compiled.nodes), options(request.targets(compiled), result ? 'build' : undefined));
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
     }
   } finally {

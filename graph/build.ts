@@ -26,6 +26,8 @@ export interface BuildOptions {
   targets?: string[];
   signal?: AbortSignal;
   onEvent?: EventSink;
+  /** Names this build in its plan event, when a command runs several. */
+  label?: string;
 }
 
 export interface NodeOutcome {
@@ -61,7 +63,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
 
   session.refresh();
   const tools = await preflight(session, order);
-  emit({ event: 'plan', nodes: order.length, jobs });
+  emit({ event: 'plan', nodes: order.length, jobs, ...(options.label ? { label: options.label } : {}) });
 
   const slots = new WeightedSemaphore(jobs);
   const outcomes = new Map<string, NodeOutcome>();

@@ -8,6 +8,8 @@ export interface PlanEvent {
   /** Nodes this build will visit. */
   nodes: number;
   jobs: number;
+  /** What this round of work is, when a command runs several (`resolve packages`, then the build). */
+  label?: string;
 }
 
 export interface NodeStartEvent {

@@ -6,7 +6,12 @@ export function plainReporter(write: (line: string) => void): (e: BuildEvent) =>
   let total = 0;
   let done = 0;
   return (e) => {
-    if (e.event === 'plan') total = e.nodes;
+    // Each plan is a round of its own (a command may resolve and lock, then build): count afresh.
+    if (e.event === 'plan') {
+      total = e.nodes;
+      done = 0;
+      if (e.label) write(`${e.label}: ${e.nodes} node${e.nodes === 1 ? '' : 's'}`);
+    }
     if (e.event !== 'node') return;
     done++;
     const width = String(total).length;

@@ -21,8 +21,13 @@ export class TtyReporter {
 
   readonly onEvent = (e: BuildEvent): void => {
     if (e.event === 'plan') {
+      // A new round (resolve and lock, then build): its count starts afresh.
       this.total = e.nodes;
-      this.timer = setInterval(() => this.redraw([]), 120);
+      this.done = 0;
+      this.cached = 0;
+      this.running.clear();
+      if (e.label) this.redraw([`${e.label}: ${e.nodes} node${e.nodes === 1 ? '' : 's'}`]);
+      this.timer ??= setInterval(() => this.redraw([]), 120);
       this.timer.unref();
     } else if (e.event === 'start') {
       this.running.set(e.id, performance.now());
@@ -62,6 +67,7 @@ export class TtyReporter {
   /** Removes the live block (call when the build is over). */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     if (this.drawn > 0) this.stream.write(`\x1b[${this.drawn}A\x1b[J`);
     this.drawn = 0;
   }
