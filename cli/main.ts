@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../graph/errors.js';
-import { closest } from '../graph/validate.js';
+import { closest } from '../util/did-you-mean.js';
 import { EXIT, UsageError, type CommandDef, type ParsedArgs } from './command.js';
 import { buildCommand } from './commands/build.js';
 import { cacheGcCommand, cacheStatsCommand, cacheVerifyCommand } from './commands/cache.js';
@@ -44,9 +44,9 @@ function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
   for (const o of cmd.options) options[o.name] = { type: o.type, multiple: o.multiple ?? false };
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: joinNegativeValues(argv, cmd), options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}\nRun 'pipeline ${cmd.name} --help' for its options.`);
+    throw new UsageError(`${describeParseError(err as Error & { code?: string }, cmd)}\nRun 'pipeline ${cmd.name} --help' for its options.`);
   }
   if (parsed.values.help) return 'help';
   const required = cmd.args.filter((a) => !a.optional).length;
@@ -58,6 +58,31 @@ function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
     throw new UsageError(`pipeline ${cmd.name}: unexpected argument '${parsed.positionals[cmd.args.length]}'`);
   }
   return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
+}
+
+/** `--jobs -3` as `--jobs=-3`, so the option's own check says what it takes (the parser calls it ambiguous). */
+function joinNegativeValues(argv: string[], cmd: CommandDef): string[] {
+  const takesValue = new Set(cmd.options.filter((o) => o.type === 'string').map((o) => `--${o.name}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (takesValue.has(argv[i]) && /^-\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** The argument parser's errors in our words: which option, what it takes, the near one. */
+function describeParseError(err: Error & { code?: string }, cmd: CommandDef): string {
+  const option = /'(--?[^' <]+)/.exec(err.message)?.[1];
+  const def = cmd.options.find((o) => `--${o.name}` === option);
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) {
+    const near = closest(option.replace(/^-+/, ''), cmd.options.map((o) => o.name));
+    return `unknown option '${option}'${near ? `; did you mean '--${near}'?` : ''}`;
+  }
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && def) {
+    return def.type === 'boolean' ? `${option} takes no value` : `${option} needs a value (${def.value ?? 'VALUE'})`;
+  }
+  return err.message.split('\n')[0];
 }
 
 export async function main(argv: string[]): Promise<number> {

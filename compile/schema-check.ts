@@ -3,7 +3,7 @@
 // minimum/maximum, minItems, minLength, $ref to #/$defs, oneOf of objects). One schema serves the
 // editor and our errors, which give file:line:col, the key, and what was expected.
 import { ConfigError } from '../graph/errors.js';
-import { closest } from '../graph/validate.js';
+import { closest } from '../util/did-you-mean.js';
 import type { PathPart, YamlSource } from './yaml-source.js';
 
 export interface Schema {
@@ -92,7 +92,7 @@ function check(value: unknown, rawSchema: Schema, path: PathPart[], root: Schema
   if (schema.type) {
     const types = Array.isArray(schema.type) ? schema.type : [schema.type];
     if (!types.some((t) => matchesType(value, t))) {
-      problems.push(`${at()}: ${what} must be ${describeExpected(schema)}, got ${typeOf(value)} ${short(value)}`);
+      problems.push(`${at()}: ${what} must be ${describeExpected(schema)}, got ${describeValue(value)}`);
       return;
     }
   }
@@ -132,6 +132,11 @@ function check(value: unknown, rawSchema: Schema, path: PathPart[], root: Schema
       } else if (typeof schema.additionalProperties === 'object') check(v, schema.additionalProperties, [...path, key], root, source, problems);
     }
   }
+}
+
+/** `an empty value` for YAML's `key:` with nothing after it, else the type and the value. */
+function describeValue(v: unknown): string {
+  return v === null ? 'an empty value' : `${typeOf(v)} ${short(v)}`;
 }
 
 function short(v: unknown): string {

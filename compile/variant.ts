@@ -1,9 +1,10 @@
 // A variant file: found by name or path, parsed with positions, checked against the schema.
 import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../graph/errors.js';
+import { closest } from '../util/did-you-mean.js';
 import { checkAgainstSchema, type Schema } from './schema-check.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -113,10 +114,20 @@ export function locateVariant(target: string, cwd: string): { file: string; root
   if (!/^[a-z][a-z0-9-]*$/.test(target)) throw new ConfigError(`'${target}' is neither a variant name (lowercase letters, digits, -) nor a path to a variant file`);
   const root = findProjectRoot(cwd);
   const file = join(root, 'variants', `${target}.yaml`);
-  if (!existsSync(file)) {
-    throw new ConfigError(`no variant '${target}': ${join('variants', `${target}.yaml`)} does not exist under ${root}`);
-  }
+  if (!existsSync(file)) throw new ConfigError(unknownVariantMessage(target, root, cwd));
   return { file, root };
+}
+
+/** Names the variants there are, and the near one when the name looks like a typo of it. */
+function unknownVariantMessage(target: string, root: string, cwd: string): string {
+  const dir = join(root, 'variants');
+  const names = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml') && !f.endsWith('.lock.yaml')).map((f) => f.slice(0, -'.yaml'.length)).sort() : [];
+  const shown = relative(cwd, dir) || '.';
+  const near = closest(target, names);
+  return (
+    `no variant '${target}' in ${shown}/${near ? `; did you mean '${near}'?` : ''}` +
+    (names.length ? ` (variants: ${names.join(', ')})` : ` (it holds no <name>.yaml; run pipeline in a project with variants/)`)
+  );
 }
 
 export async function loadVariant(target: string, cwd = process.cwd()): Promise<LoadedVariant> {

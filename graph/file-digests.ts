@@ -95,7 +95,7 @@ export class FileDigester {
     try {
       st = lstatSync(abs);
     } catch {
-      throw new ConfigError(`node ${nodeId} declares file '${declared}', which does not exist under ${root}`);
+      throw new ConfigError(`node ${nodeId} declares file '${declared}', which does not exist`);
     }
     const rel = prefix + relative(root, abs).split(sep).join('/');
     if (st.isSymbolicLink()) {

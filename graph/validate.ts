@@ -1,5 +1,6 @@
 // Checks a graph before anything runs: unique ids, dependencies that exist, no cycles.
 // Returns the nodes in a dependency-first order.
+import { closest } from '../util/did-you-mean.js';
 import { ConfigError } from './errors.js';
 import type { NodeSpec } from './node.js';
 
@@ -89,30 +90,4 @@ export function closure(graph: Graph, roots: string[]): Set<string> {
     todo.push(...Object.values(spec.deps ?? {}));
   }
   return seen;
-}
-
-/** The candidate nearest to `word` by edit distance, when near enough to be a likely typo. */
-export function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }

@@ -2,7 +2,7 @@
 import { ConfigError } from '../../graph/errors.js';
 import { explainNode, renderExplanation } from '../../graph/explain.js';
 import { planGraph } from '../../graph/plan.js';
-import { closest } from '../../graph/validate.js';
+import { closest } from '../../util/did-you-mean.js';
 import { closure } from '../../graph/validate.js';
 import { EXIT, UsageError, type CommandDef } from '../command.js';
 import { cacheDirOption, jsonOption } from '../common-options.js';

@@ -85,13 +85,13 @@ steps:
     const root = await tempProject();
     const none = await cli(['build', 'nosuch'], root);
     expect(none.code).toBe(2);
-    expect(none.stderr).toContain("no variant 'nosuch': variants/nosuch.yaml does not exist");
+    expect(none.stderr).toContain("no variant 'nosuch' in variants/ (it holds no <name>.yaml");
     const cmd = await cli(['biuld', 'x'], root);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toContain("did you mean 'build'?");
     const opt = await cli(['build', 'x', '--jbos', '3'], root);
     expect(opt.code).toBe(2);
-    expect(opt.stderr).toContain("Unknown option '--jbos'");
+    expect(opt.stderr).toContain("unknown option '--jbos'; did you mean '--jobs'?");
     const jobs = await cli(['graph', 'x', '--format', 'svg'], root);
     expect(jobs.code).toBe(2);
     expect(jobs.stderr).toContain('--format must be one of text, dot, json, mermaid');

@@ -46,7 +46,7 @@ import {
   matchMask,
   parseDependency,
 } from './depend.js';
-import { suggestNames } from './did-you-mean.js';
+import { suggestNames } from '../../../util/did-you-mean.js';
 import {
   type ConflictProblem,
   type ConflictSide,

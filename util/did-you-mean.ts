@@ -1,5 +1,5 @@
-// "Did you mean ...?" for misspelt package names: edit distance over the names the
-// repositories know (package names and provided names).
+// "Did you mean ...?": the one edit distance of the project, for misspelt package names, node
+// ids, commands, options, keys and variants.
 
 /**
  * Edit distance where inserting, deleting or substituting a character, or swapping two
@@ -52,4 +52,19 @@ export function suggestNames(wanted: string, known: Iterable<string>, max = 3): 
   }
   containing.sort((x, y) => Math.abs(x.length - wanted.length) - Math.abs(y.length - wanted.length) || byName(x, y));
   return containing.slice(0, max);
+}
+
+/** The candidate nearest to `word`, when near enough to be a likely typo (within a third of its length, at least 2). */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  const limit = Math.max(2, Math.floor(word.length / 3));
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c, limit);
+    if (d < bestDistance || (d === bestDistance && best !== undefined && c < best)) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= limit ? best : undefined;
 }
