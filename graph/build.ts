@@ -28,6 +28,11 @@ export interface BuildOptions {
   onEvent?: EventSink;
   /** Names this build in its plan event, when a command runs several. */
   label?: string;
+  /**
+   * Check the declared inputs of every node in the graph, not only of those this build runs: a
+   * command that builds in rounds (resolve and lock, then build) fails before the first.
+   */
+  checkAll?: boolean;
 }
 
 export interface NodeOutcome {
@@ -62,7 +67,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
   const since = () => Math.round(performance.now() - started);
 
   session.refresh();
-  const tools = await preflight(session, order);
+  const tools = await preflight(session, options.checkAll ? graph.order : order);
   emit({ event: 'plan', nodes: order.length, jobs, ...(options.label ? { label: options.label } : {}) });
 
   const slots = new WeightedSemaphore(jobs);
@@ -138,6 +143,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
         tmp: work.tmp,
         depPaths,
         tools: new Map((node.tools ?? []).map((t) => [t, tools.get(t)!])),
+        hostFiles: new Map(await Promise.all((node.hostFiles ?? []).map(async (h) => [h, await session.hostFiles.resolve(h)] as const))),
         env: material.env,
         log,
         signal,
@@ -189,22 +195,15 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
 async function preflight(session: Session, order: NodeSpec[]): Promise<Map<string, ToolIdentity>> {
   const tools = new Map<string, ToolIdentity>();
   const problems: string[] = [];
-  const names = new Set(order.flatMap((n) => n.tools ?? []));
-  await Promise.all(
-    [...names].map(async (name) => {
-      try {
-        tools.set(name, await session.tools.resolve(name));
-      } catch (err) {
-        problems.push((err as Error).message);
-      }
-    }),
-  );
   await Promise.all(
     order.map(async (node) => {
       try {
-        await session.digester.projectFiles(session.fileRoots, node.files ?? [], node.id);
+        // Dependencies' outputs are not known yet; everything else a key needs is looked at.
+        await session.material(node, {});
+        for (const name of node.tools ?? []) tools.set(name, await session.tools.resolve(name));
       } catch (err) {
-        problems.push((err as Error).message);
+        if (!(err instanceof ConfigError)) throw err;
+        problems.push(err.message);
       }
     }),
   );

@@ -14,6 +14,7 @@ export type Change =
   | { type: 'file'; path: string; change: 'added' | 'removed' | 'changed' | 'mode' }
   | { type: 'param'; path: string; from?: Json; to?: Json; added?: Json[]; removed?: Json[] }
   | { type: 'tool'; name: string; change: 'added' | 'removed' | 'binary' | 'moved'; from?: string; to?: string }
+  | { type: 'host-file'; name: string; change: 'added' | 'removed' | 'changed' }
   | { type: 'env'; name: string; from: string | null | undefined; to: string | null | undefined }
   | { type: 'dep'; name: string; id: string; change: 'added' | 'removed' | 'output' | 'pending'; because?: Explanation };
 
@@ -110,6 +111,14 @@ export function diffMaterial(a: KeyMaterial, b: KeyMaterial): Change[] {
       changes.push({ type: 'tool', name, change: xDigest !== yDigest ? 'binary' : 'moved', from: xPath, to: yPath });
     }
   }
+  const hostA = a.hostFiles ?? {};
+  const hostB = b.hostFiles ?? {};
+  for (const name of unionKeys(hostA, hostB)) {
+    const x = hostA[name];
+    const y = hostB[name];
+    if (x === y) continue;
+    changes.push({ type: 'host-file', name, change: x === undefined ? 'added' : y === undefined ? 'removed' : 'changed' });
+  }
   for (const name of unionKeys(a.env, b.env)) {
     if (a.env[name] !== b.env[name]) changes.push({ type: 'env', name, from: a.env[name], to: b.env[name] });
   }
@@ -178,6 +187,8 @@ export function describeChange(c: Change): string {
       if (c.change === 'binary') return `tool ${c.name} binary changed (${c.to})`;
       if (c.change === 'moved') return `tool ${c.name} moved: ${c.from} -> ${c.to}`;
       return `tool ${c.name} ${c.change}`;
+    case 'host-file':
+      return `host file ${c.name} ${c.change === 'changed' ? 'content changed' : c.change}`;
     case 'env':
       return `env ${c.name}: ${c.from ?? '(unset)'} -> ${c.to ?? '(unset)'}`;
     case 'dep':

@@ -28,6 +28,12 @@ export interface KeyMaterial {
   tools: Record<string, string>;
   /** Environment variable -> value given to the node's processes (null when unset). */
   env: Record<string, string | null>;
+  /**
+   * Host file name -> `<sha256>` of its content (firmware, say). The path stays out: the same
+   * firmware at another path on another machine is the same input. Absent when the node
+   * declares no host file, which left the keys of all other nodes as they were.
+   */
+  hostFiles?: Record<string, string>;
 }
 
 export function computeKey(material: KeyMaterial): string {

@@ -24,6 +24,11 @@ export interface NodeSpec {
   /** Host tools by command name (`mksquashfs`). Identity = resolved path + digest of the binary. */
   tools?: string[];
   /**
+   * Files the host provides (firmware, say), by the names the session's host-file table knows.
+   * Each file's content digest enters the key, never its path; `ctx.hostFile(name)` gives the path.
+   */
+  hostFiles?: string[];
+  /**
    * Environment given to the node's processes. A string is a fixed value (`SOURCE_DATE_EPOCH`);
    * `true` passes the caller's value through. Either way the value enters the key.
    */
@@ -33,6 +38,16 @@ export interface NodeSpec {
    * (a private key's path). Keep them out of outputs too.
    */
   secrets?: Record<string, string>;
+  /**
+   * Names of `secrets` that are paths of files the node reads (a private key): they must exist
+   * before anything runs, and are never hashed.
+   */
+  secretFiles?: string[];
+  /**
+   * What to tell the user when a declared input is missing, by the name it is declared under
+   * (a file path, a tool, a host file or a secret): where it was asked for and how to make it.
+   */
+  hints?: Record<string, string>;
   /**
    * Values that cannot change the output, so they stay out of the key: where to download a file
    * whose checksum is in `params`, say. A mirror change then costs no rebuild.
@@ -90,6 +105,8 @@ export interface RunContext {
   dep(name: string): string;
   /** Absolute path of a declared file (as declared: `variants/x` or `pipeline:stages/y`). */
   file(relativePath: string): string;
+  /** Absolute path of a declared host file (`hostFiles`). */
+  hostFile(name: string): string;
   /** Absolute path of a declared host tool. */
   tool(name: string): string;
   /** Runs a declared tool; its command line and output go to the node's log; non-zero exit throws. */

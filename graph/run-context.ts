@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { CommandError } from './errors.js';
 import { shellQuote } from './shell-quote.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
+import type { HostFileIdentity } from './host-files.js';
 import type { NodeLog } from './node-log.js';
 import { resolveDeclared, type FileRoots, type ToolIdentity } from './file-digests.js';
 
@@ -17,6 +18,8 @@ export interface RunContextInputs {
   tmp: string;
   depPaths: Record<string, string>;
   tools: Map<string, ToolIdentity>;
+  /** Declared host files, resolved. */
+  hostFiles: Map<string, HostFileIdentity>;
   /** Declared environment, already resolved to values. */
   env: Record<string, string | null>;
   log: NodeLog;
@@ -51,6 +54,11 @@ export function createRunContext(inputs: RunContextInputs): RunContext {
       });
       if (isAbsolute(wanted) || !covered) throw new Error(`node ${node.id} read '${declared}', which it did not declare in files`);
       return resolveDeclared(inputs.fileRoots, wanted, node.id).abs;
+    },
+    hostFile(name) {
+      const file = inputs.hostFiles.get(name);
+      if (!file) throw new Error(`node ${node.id} asked for host file '${name}', which it did not declare in hostFiles`);
+      return file.path;
     },
     tool(name) {
       const tool = tools.get(name);

@@ -1,8 +1,11 @@
 // Everything a build, a plan or an explanation shares: the store, the record book, the file and
 // tool digesters. Opening a session prepares the cache directory and clears dead work areas.
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { ConfigError } from './errors.js';
 import { FileDigester, ToolResolver, type FileRoots } from './file-digests.js';
 import { initHashing } from './hash.js';
+import { HostFileResolver, type HostFileSpec } from './host-files.js';
 import { computeKey, type KeyMaterial } from './key.js';
 import { LocalStore } from './local-store.js';
 import type { NodeSpec } from './node.js';
@@ -25,6 +28,8 @@ export interface SessionOptions {
    * for data files stages ship. Keys hold the name and relative path, never the directory.
    */
   fileRoots?: Record<string, string>;
+  /** Host files nodes may declare (`hostFiles`), by name: where to look for each. */
+  hostFiles?: Record<string, HostFileSpec>;
   /** A store to use instead of the local one (a remote cache layered over it, say). */
   store?: (local: LocalStore) => Store;
 }
@@ -38,6 +43,7 @@ export class Session {
   readonly records: RecordBook;
   readonly digester: FileDigester;
   readonly tools: ToolResolver;
+  readonly hostFiles: HostFileResolver;
   readonly callerEnv: NodeJS.ProcessEnv;
   readonly fileRoots: FileRoots;
 
@@ -52,6 +58,7 @@ export class Session {
     this.callerEnv = options.callerEnv ?? process.env;
     this.fileRoots = { project: this.root, named: options.fileRoots ?? {} };
     this.tools = new ToolResolver(this.digester, this.callerEnv.PATH, options.toolHints);
+    this.hostFiles = new HostFileResolver(this.digester, options.hostFiles);
   }
 
   static async open(options: SessionOptions): Promise<Session> {
@@ -70,28 +77,39 @@ export class Session {
   refresh(): void {
     this.digester.forget();
     this.tools.forget();
+    this.hostFiles.forget();
   }
 
   /** The key material of a node, given its dependencies' output digests by local name. */
   async material(node: NodeSpec, depOutputs: Record<string, string>): Promise<KeyMaterial> {
+    const hinted = <T>(name: string, work: () => Promise<T>) => withHint(node, name, work);
+    for (const name of node.secretFiles ?? []) await hinted(name, () => this.checkSecretFile(node, name));
     const tools: Record<string, string> = {};
     for (const name of node.tools ?? []) {
-      const tool = await this.tools.resolve(name);
+      const tool = await hinted(name, () => this.tools.resolve(name));
       tools[name] = `${this.portablePath(tool.path)}@${tool.digest}`;
     }
     const env: Record<string, string | null> = {};
     for (const [name, value] of Object.entries(node.env ?? {})) {
       env[name] = value === true ? (this.callerEnv[name] ?? null) : value;
     }
-    return {
+    const material: KeyMaterial = {
       kind: node.kind,
       version: node.version,
       deps: depOutputs,
-      files: await this.digester.projectFiles(this.fileRoots, node.files ?? [], node.id),
+      files: {},
       params: node.params ?? null,
       tools,
       env,
     };
+    for (const entry of node.files ?? []) {
+      Object.assign(material.files, await hinted(entry, () => this.digester.projectFiles(this.fileRoots, [entry], node.id)));
+    }
+    if (node.hostFiles?.length) {
+      material.hostFiles = {};
+      for (const name of node.hostFiles) material.hostFiles[name] = (await hinted(name, () => this.hostFiles.resolve(name))).digest;
+    }
+    return material;
   }
 
   async key(node: NodeSpec, depOutputs: Record<string, string>): Promise<{ key: string; material: KeyMaterial }> {
@@ -99,9 +117,27 @@ export class Session {
     return { key: computeKey(material), material };
   }
 
+  /** A secret file must exist; it is never hashed (a private key stays out of every record). */
+  private async checkSecretFile(node: NodeSpec, name: string): Promise<void> {
+    const path = node.secrets?.[name];
+    if (!path) throw new ConfigError(`node ${node.id} needs its ${name} file, which is not set`);
+    if (!existsSync(path)) throw new ConfigError(`node ${node.id} needs its ${name} file ${this.portablePath(path)}, which does not exist`);
+  }
+
   /** A tool inside the checkout is named relative to it, so moving the checkout keeps keys. */
   private portablePath(path: string): string {
     const rel = relative(this.root, path);
     return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : path;
+  }
+}
+
+/** A missing input's error, with what the node says about it (where it was asked for, how to make it). */
+async function withHint<T>(node: NodeSpec, name: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const hint = node.hints?.[name];
+    if (hint && err instanceof ConfigError) throw new ConfigError(`${err.message}; ${hint}`);
+    throw err;
   }
 }
