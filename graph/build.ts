@@ -4,7 +4,7 @@
 // input is a configuration error that costs no work.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { BuildInterrupted, CommandError, ConfigError, NodeFailure } from './errors.js';
+import { BuildInterrupted, CommandError, ConfigError, NodeFailure, NodeInputsError } from './errors.js';
 import type { EventSink, NodeStatus } from './events.js';
 import type { ToolIdentity } from './file-digests.js';
 import type { NodeSpec } from './node.js';
@@ -194,6 +194,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
  */
 async function preflight(session: Session, order: NodeSpec[]): Promise<Map<string, ToolIdentity>> {
   const tools = new Map<string, ToolIdentity>();
+  const missing = new Map<string, string[]>();
   const problems: string[] = [];
   await Promise.all(
     order.map(async (node) => {
@@ -202,11 +203,23 @@ async function preflight(session: Session, order: NodeSpec[]): Promise<Map<strin
         await session.material(node, {});
         for (const name of node.tools ?? []) tools.set(name, await session.tools.resolve(name));
       } catch (err) {
-        if (!(err instanceof ConfigError)) throw err;
-        problems.push(err.message);
+        if (err instanceof NodeInputsError) {
+          for (const p of err.problems) {
+            const key = `${p.what}\0${p.hint ?? ''}`;
+            missing.set(key, [...(missing.get(key) ?? []), node.id]);
+          }
+        } else if (err instanceof ConfigError) problems.push(err.message);
+        else throw err;
       }
     }),
   );
+  // The same missing input of many nodes (one certificate, four sign nodes) is said once.
+  for (const [key, ids] of missing) {
+    const [what, hint] = key.split('\0');
+    const sorted = ids.sort();
+    const who = sorted.length <= 3 ? sorted.join(', ') : `${sorted.slice(0, 2).join(', ')} and ${sorted.length - 2} more`;
+    problems.push(`${what} (needed by ${who})${hint ? `; ${hint}` : ''}`);
+  }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)].sort().join('\n'));
   return tools;
 }

@@ -5,6 +5,22 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** A declared input that is not there (a file, a tool, a host file, a secret file). */
+export class MissingInputError extends ConfigError {
+  override name = 'MissingInputError';
+}
+
+/** Everything a node lacks, each with the node's hint for it: one line each in `graph`, grouped across nodes by a build. */
+export class NodeInputsError extends ConfigError {
+  override name = 'NodeInputsError';
+  constructor(
+    readonly nodeId: string,
+    readonly problems: { what: string; hint?: string }[],
+  ) {
+    super(problems.map((p) => `node ${nodeId}: ${p.what}${p.hint ? `; ${p.hint}` : ''}`).join('\n'));
+  }
+}
+
 export interface NodeFailureDetails {
   nodeId: string;
   kind: string;

@@ -4,7 +4,7 @@
 import { constants as fsConstants, lstatSync, statSync } from 'node:fs';
 import { access, mkdir, readdir, readFile, readlink, realpath, rename, stat, writeFile } from 'node:fs/promises';
 import { delimiter, dirname, join, relative, sep } from 'node:path';
-import { ConfigError } from './errors.js';
+import { ConfigError, MissingInputError } from './errors.js';
 import { sha256File } from './hash.js';
 
 interface StatEntry {
@@ -95,7 +95,7 @@ export class FileDigester {
     try {
       st = lstatSync(abs);
     } catch {
-      throw new ConfigError(`node ${nodeId} declares file '${declared}', which does not exist`);
+      throw new MissingInputError(`file '${declared}' does not exist`);
     }
     const rel = prefix + relative(root, abs).split(sep).join('/');
     if (st.isSymbolicLink()) {
@@ -179,6 +179,6 @@ export class ToolResolver {
       }
     }
     const hint = this.hints[name];
-    throw new ConfigError(`host tool '${name}' was not found on PATH${hint ? ` (${hint})` : ''}; \`pipeline doctor\` lists what is missing`);
+    throw new MissingInputError(`host tool '${name}' was not found on PATH${hint ? ` (${hint})` : ''}; \`pipeline doctor\` lists what is missing`);
   }
 }

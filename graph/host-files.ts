@@ -2,7 +2,7 @@
 // candidate paths given by whoever opens the session. A node's key holds the file's content
 // digest, never its path, so two machines with the same firmware compute the same keys.
 import { access } from 'node:fs/promises';
-import { ConfigError } from './errors.js';
+import { ConfigError, MissingInputError } from './errors.js';
 import type { FileDigester } from './file-digests.js';
 
 export interface HostFileSpec {
@@ -53,6 +53,6 @@ export class HostFileResolver {
       return { name, path, digest: await this.digester.digest(path) };
     }
     const what = spec.what ? ` (${spec.what})` : '';
-    throw new ConfigError(`host file '${name}'${what} was not found at ${spec.candidates.join(' or ')}${spec.hint ? `: ${spec.hint}` : ''}`);
+    throw new MissingInputError(`host file '${name}'${what} was not found at ${spec.candidates.join(' or ')}${spec.hint ? `: ${spec.hint}` : ''}`);
   }
 }

@@ -58,6 +58,11 @@ export interface NodeSpec {
    * runs on every build. Early cutoff keeps its dependents cached when the bytes come back equal.
    */
   alwaysRun?: boolean;
+  /**
+   * Why the node cannot run as configured (a download location nobody gave, say). `graph` shows
+   * it; a build that would run the node stops before anything runs, with this as the reason.
+   */
+  unbuildable?: string;
   /** Job slots the node occupies while it runs (mksquashfs uses every core). Default 1. */
   weight?: number;
   /** Free text shown by `pipeline graph` and in progress lines. */

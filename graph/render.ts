@@ -55,7 +55,7 @@ export function renderPlan(plan: Map<string, PlannedNode>, format: GraphFormat):
         counts[p.status]++;
         const deps = [...new Set(Object.values(p.node.deps ?? {}))];
         const always = p.node.alwaysRun ? '  (runs on every build)' : '';
-        const problem = p.problem ? `  (cannot build yet: ${p.problem.split('\n')[0]})` : '';
+        const problem = p.problem ? `  (cannot build yet: ${p.problem.split('\n').join('; ')})` : '';
         return `${MARK[p.status].padEnd(14)} ${p.node.id.padEnd(width)}${deps.length ? `  <- ${deps.join(', ')}` : ''}${always}${problem}`;
       });
       lines.push('', `${nodes.length} nodes: ${counts.cached} cached, ${counts.stale} stale, ${counts['never-built']} never built`);

@@ -2,7 +2,7 @@
 // tool digesters. Opening a session prepares the cache directory and clears dead work areas.
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { ConfigError } from './errors.js';
+import { MissingInputError, NodeInputsError } from './errors.js';
 import { FileDigester, ToolResolver, type FileRoots } from './file-digests.js';
 import { initHashing } from './hash.js';
 import { HostFileResolver, type HostFileSpec } from './host-files.js';
@@ -80,14 +80,27 @@ export class Session {
     this.hostFiles.forget();
   }
 
-  /** The key material of a node, given its dependencies' output digests by local name. */
+  /**
+   * The key material of a node, given its dependencies' output digests by local name. Every
+   * missing input of the node is reported at once (one ConfigError, one line each).
+   */
   async material(node: NodeSpec, depOutputs: Record<string, string>): Promise<KeyMaterial> {
-    const hinted = <T>(name: string, work: () => Promise<T>) => withHint(node, name, work);
+    const missing: { what: string; hint?: string }[] = [];
+    const hinted = async <T>(name: string, work: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await work();
+      } catch (err) {
+        if (!(err instanceof MissingInputError)) throw err;
+        missing.push({ what: err.message, hint: node.hints?.[name] });
+        return undefined;
+      }
+    };
+    if (node.unbuildable) missing.push({ what: node.unbuildable });
     for (const name of node.secretFiles ?? []) await hinted(name, () => this.checkSecretFile(node, name));
     const tools: Record<string, string> = {};
     for (const name of node.tools ?? []) {
       const tool = await hinted(name, () => this.tools.resolve(name));
-      tools[name] = `${this.portablePath(tool.path)}@${tool.digest}`;
+      if (tool) tools[name] = `${this.portablePath(tool.path)}@${tool.digest}`;
     }
     const env: Record<string, string | null> = {};
     for (const [name, value] of Object.entries(node.env ?? {})) {
@@ -107,8 +120,12 @@ export class Session {
     }
     if (node.hostFiles?.length) {
       material.hostFiles = {};
-      for (const name of node.hostFiles) material.hostFiles[name] = (await hinted(name, () => this.hostFiles.resolve(name))).digest;
+      for (const name of node.hostFiles) {
+        const file = await hinted(name, () => this.hostFiles.resolve(name));
+        if (file) material.hostFiles[name] = file.digest;
+      }
     }
+    if (missing.length > 0) throw new NodeInputsError(node.id, missing);
     return material;
   }
 
@@ -120,8 +137,8 @@ export class Session {
   /** A secret file must exist; it is never hashed (a private key stays out of every record). */
   private async checkSecretFile(node: NodeSpec, name: string): Promise<void> {
     const path = node.secrets?.[name];
-    if (!path) throw new ConfigError(`node ${node.id} needs its ${name} file, which is not set`);
-    if (!existsSync(path)) throw new ConfigError(`node ${node.id} needs its ${name} file ${this.portablePath(path)}, which does not exist`);
+    if (!path) throw new MissingInputError(`the ${name} file is not set`);
+    if (!existsSync(path)) throw new MissingInputError(`the ${name} file ${this.portablePath(path)} does not exist`);
   }
 
   /** A tool inside the checkout is named relative to it, so moving the checkout keeps keys. */
@@ -131,13 +148,3 @@ export class Session {
   }
 }
 
-/** A missing input's error, with what the node says about it (where it was asked for, how to make it). */
-async function withHint<T>(node: NodeSpec, name: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    const hint = node.hints?.[name];
-    if (hint && err instanceof ConfigError) throw new ConfigError(`${err.message}; ${hint}`);
-    throw err;
-  }
-}

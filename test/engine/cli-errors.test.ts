@@ -54,7 +54,7 @@ steps:
     });
     const r = await cli(['build', 'inp', '--json'], root);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("declares file 'overlays/missing.txt', which does not exist");
+    expect(r.stderr).toContain("file 'overlays/missing.txt' does not exist (needed by step:inp:second)");
     expect(r.stdout).not.toContain('"status":"built"');
   });
 

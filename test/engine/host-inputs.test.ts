@@ -67,7 +67,7 @@ describe('host files', () => {
     const error = await build(await open(root, ['/nonexistent/fw.bin']), [other, node]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(
-      "host file 'firmware' (test firmware) was not found at /nonexistent/fw.bin: Debian package test-firmware; the boot test of variants/x.yaml needs it",
+      "host file 'firmware' (test firmware) was not found at /nonexistent/fw.bin: Debian package test-firmware (needed by boot); the boot test of variants/x.yaml needs it",
     );
     expect(ran).toBe(false);
     // The plan shows the node with the problem instead of failing.
@@ -92,7 +92,7 @@ describe('secret files', () => {
     });
     const missing = await build(await Session.open({ root }), [signer(join(root, 'keys/nope.key'))]).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(ConfigError);
-    expect((missing as Error).message).toBe('node sign needs its key file keys/nope.key, which does not exist; make one with `pipeline keys init keys`');
+    expect((missing as Error).message).toBe('the key file keys/nope.key does not exist (needed by sign); make one with `pipeline keys init keys`');
     const built = await build(await Session.open({ root }), [signer(join(root, 'keys/db.key'))]);
     expect(built.ok).toBe(true);
     await writeFile(join(root, 'keys/other.key'), 'OTHER KEY');
