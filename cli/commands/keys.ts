@@ -1,7 +1,7 @@
 // `pipeline keys init <dir>`: a test Secure Boot key set (PK, KEK, db) with the signature lists
 // and signed .auth files enrollment needs, for users without their own keys.
 import { relative } from 'node:path';
-import { KeySetError, initSecureBootKeys } from '../../stages/keys.js';
+import { KeySetError, initSecureBootKeys } from '../../keys/secureboot.js';
 import { EXIT, UsageError, type CommandDef } from '../command.js';
 import { jsonOption } from '../common-options.js';
 

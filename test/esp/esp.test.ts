@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildEsp, EspInputError, liveEspEntries, loaderConf, type EspEntry } from '../../stages/esp.js';
 import { readFatGeometry } from '../../stages/iso/fat-layout.js';
-import { ESP_ENROLL_DIR } from '../../stages/keys.js';
+import { ESP_ENROLL_DIR } from '../../keys/secureboot.js';
 import { buildBootPieces, hostRunner, OS, output, scratchDir, sparseFile, TEST_EPOCH, type BootPieces } from '../iso/fixtures.js';
 
 let dir: string;

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { initSecureBootKeys, type SecureBootKeySet } from '../../stages/keys.js';
+import { initSecureBootKeys, type SecureBootKeySet } from '../../keys/secureboot.js';
 import { signFile } from '../../stages/sign.js';
 import { buildUki } from '../../stages/uki.js';
 import { liveKernelCommandLine } from '../../stages/iso/volume-label.js';

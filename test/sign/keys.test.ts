@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { explicit, oid, sequence } from '../../formats/asn1.js';
-import { initSecureBootKeys, KEY_NAMES, KeySetError, TEST_KEYS_OWNER_GUID, type KeyName, type SecureBootKeySet } from '../../stages/keys.js';
+import { initSecureBootKeys, KEY_NAMES, KeySetError, TEST_KEYS_OWNER_GUID, type KeyName, type SecureBootKeySet } from '../../keys/secureboot.js';
 import { signFile } from '../../stages/sign.js';
 import { backportsSystemdBoot, scratchDir } from '../uki/fixtures.js';
 

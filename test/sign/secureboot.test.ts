@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readPeHeaders } from '../../formats/pe.js';
-import { initSecureBootKeys, type SecureBootKeySet } from '../../stages/keys.js';
+import { initSecureBootKeys, type SecureBootKeySet } from '../../keys/secureboot.js';
 import { signFile } from '../../stages/sign.js';
 import { buildUki } from '../../stages/uki.js';
 import { backportsSystemdBoot, bookwormSystemdBoot, busyboxStatic, debianKernel, scratchDir } from '../uki/fixtures.js';

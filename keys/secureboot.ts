@@ -7,7 +7,7 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'n
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
-import { certificateFingerprint } from './sign.js';
+import { certificateFingerprint } from '../stages/sign.js';
 
 export class KeySetError extends Error {
   override name = 'KeySetError';
