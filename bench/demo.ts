@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compileTarget } from '../compile/index.js';
+import { loadCompileInputs } from '../compile/load.js';
 import { build } from '../graph/build.js';
 import { Session } from '../graph/session.js';
 import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
@@ -109,7 +110,7 @@ function handSquashfsArgs(dir: string, output: string): string[] {
 
 /** Reruns the squashfs and initramfs nodes through the engine, and the same tools by hand. */
 async function imageNodesAgainstHand(project: string, mirrorRoot: string, rounds: number) {
-  const compiled = await compileTarget('demo', { cwd: project, mirrorFlags: [`demo=${mirrorRoot}`], strict: true });
+  const compiled = await compileTarget(await loadCompileInputs('demo', { cwd: project, mirrorFlags: [`demo=${mirrorRoot}`] }));
   const session = await Session.open({ root: compiled.loaded.root, fileRoots: PIPELINE_FILE_ROOTS });
   const epoch = String(compiled.loaded.variant.epoch);
   const work = join(project, 'hand');

@@ -1,16 +1,15 @@
 // Running a target, shared by `build`, `test` and `lock`: compile, resolve and lock the package
 // set first when there is no lock, build, publish the artifacts, report.
-import { copyFile, mkdir, readFile, rename } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { build, type BuildOptions, type BuildResult, type NodeOutcome } from '../graph/build.js';
-import { ConfigError } from '../graph/errors.js';
 import type { BuildEvent, EventSink } from '../graph/events.js';
 import { Session } from '../graph/session.js';
 import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
 import { TraceRecorder } from '../graph/trace.js';
 import { validateGraph } from '../graph/validate.js';
 import { compileTarget, type CompileOptions, type CompiledTarget } from '../compile/index.js';
-import { parseLock, type ApkLock } from '../stages/sources/apk/lock.js';
+import { loadCompileInputs, withLock } from '../compile/load.js';
+import { describeLockChange, lockPhase, type LockChange } from '../phases/lock.js';
 import { toolHints } from '../stages/host-tools.js';
 import { publishArtifacts } from './artifacts.js';
 import type { ParsedArgs } from './command.js';
@@ -24,7 +23,7 @@ import { interruptController } from './signals.js';
 
 export interface RunRequest {
   args: ParsedArgs;
-  compile: Omit<CompileOptions, 'lock'>;
+  compile: CompileOptions;
   /** Which compiled nodes to build. */
   targets: (compiled: CompiledTarget) => string[];
   force?: BuildOptions['force'];
@@ -42,7 +41,7 @@ export interface RunOutcome {
   result?: BuildResult;
   outcomes: Map<string, NodeOutcome>;
   artifacts: Record<string, string>;
-  lock?: { file: string; previous?: ApkLock; next: ApkLock };
+  lock?: LockChange;
 }
 
 /** Output channels: --json lines, or terminal progress, or one line per node; plus --trace. */
@@ -78,19 +77,22 @@ class Reporting {
 
 export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   const { args } = request;
-  const target = args.positionals[0];
-  const compileOptions: CompileOptions = { strict: !request.lockOnly, ...request.compile, mirrorFlags: (args.values.mirror as string[] | undefined) ?? [], configFile: args.values.config as string | undefined };
-  let compiled = await compileTarget(target, { ...compileOptions, lock: request.relock ? 'ignore' : 'use' });
+  const inputs = await loadCompileInputs(args.positionals[0], {
+    mirrorFlags: (args.values.mirror as string[] | undefined) ?? [],
+    configFile: args.values.config as string | undefined,
+    lock: request.relock ? 'ignore' : 'use',
+  });
+  let compiled = await compileTarget(inputs, request.compile);
   const { root, variant } = compiled.loaded;
   // A broken graph is reported before the cache directory is even created.
-  validateGraph(compiled.nodes);
-  const session = await Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS });
+  let graph = validateGraph(compiled.nodes);
+  const session = await openSession(root, args);
   const reporting = new Reporting(args);
   const interrupt = interruptController(() => reporting.say('\ninterrupted: stopping running nodes (Ctrl-C again to exit at once)'));
   const outcomes = new Map<string, NodeOutcome>();
   const started = performance.now();
   let result: BuildResult | undefined;
-  let lockInfo: RunOutcome['lock'];
+  let lock: LockChange | undefined;
   const options = (targets: string[], label?: string): BuildOptions => ({
     label,
     jobs: jobsFrom(args),
@@ -102,33 +104,22 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   });
 
   try {
-    // Phase 1, without a lock: download the indexes, resolve, write the lock, compile again.
     if (compiled.alpine && !compiled.alpine.lock) {
-      const alpine = compiled.alpine;
-      if (alpine.unlocatedMirrors.length > 0) {
-        const m = alpine.unlocatedMirrors[0];
-        throw new ConfigError(
-          `${variant.name} has no lock yet, so its package indexes must be downloaded, but mirror '${m}' has no location: ` +
-            `pass --mirror ${m}=<url> or set mirrors.${m} in pipeline.config.yaml (a URL, a file URL or a project-relative path)`,
-        );
-      }
-      result = await build(session, validateGraph(compiled.nodes), options([alpine.resolveId], 'resolve packages'));
+      // A build that locks first checks every node's inputs (keys, firmware) before it locks.
+      const locked = await lockPhase(session, graph, compiled.alpine, { ...options([], 'resolve packages'), checkAll: !request.lockOnly });
+      result = locked.result;
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
-      if (result.ok) {
-        const produced = join(result.outcomes.get(alpine.resolveId)!.path!, 'lock.yaml');
-        const previous = await readLockIfAny(alpine.lockFile);
-        await writeAtomically(produced, alpine.lockFile);
-        const next = parseLock(await readFile(alpine.lockFile, 'utf8'), alpine.lockFile);
-        lockInfo = { file: alpine.lockFile, previous, next };
-        if (!reporting.json) reporting.say(`wrote ${relative(process.cwd(), alpine.lockFile)}: ${next.packages.length} packages${describeLockChange(previous, next)}`);
+      if (locked.lock) {
+        lock = locked.lock;
+        if (!reporting.json) reporting.say(`wrote ${relative(process.cwd(), lock.file)}: ${lock.next.packages.length} packages${describeLockChange(lock.previous, lock.next)}`);
         if (!request.lockOnly) {
-          compiled = await compileTarget(target, { ...compileOptions, lock: 'use' });
-          validateGraph(compiled.nodes);
+          compiled = await compileTarget(withLock(inputs, lock.next), request.compile);
+          graph = validateGraph(compiled.nodes);
         }
       }
     }
     if ((!result || result.ok) && !request.lockOnly) {
-      result = await build(session, validateGraph(compiled.nodes), options(request.targets(compiled), result ? 'build' : undefined));
+      result = await build(session, graph, options(request.targets(compiled), result ? 'build' : undefined));
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
     }
   } finally {
@@ -152,35 +143,10 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
     for (const [name, path] of Object.entries(artifacts)) process.stdout.write(`${name}: ${relative(process.cwd(), path) || path}\n`);
   }
   const exitCode = ok ? EXIT.ok : result?.interrupted ? EXIT.interrupted : EXIT.failed;
-  return { exitCode, compiled, result, outcomes, artifacts, lock: lockInfo };
+  return { exitCode, compiled, result, outcomes, artifacts, lock };
 }
 
-async function readLockIfAny(file: string): Promise<ApkLock | undefined> {
-  try {
-    return parseLock(await readFile(file, 'utf8'), file);
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeAtomically(from: string, to: string): Promise<void> {
-  await mkdir(dirname(to), { recursive: true });
-  const tmp = `${to}.tmp-${process.pid}`;
-  await copyFile(from, tmp);
-  await rename(tmp, to);
-}
-
-/** ` (2 added, 1 upgraded: busybox 1.36.1-r1 -> 1.36.1-r2)` for a re-lock; empty for a first lock. */
-export function describeLockChange(previous: ApkLock | undefined, next: ApkLock): string {
-  if (!previous) return '';
-  const before = new Map(previous.packages.map((p) => [p.name, p.version]));
-  const after = new Map(next.packages.map((p) => [p.name, p.version]));
-  const added = [...after.keys()].filter((n) => !before.has(n));
-  const removed = [...before.keys()].filter((n) => !after.has(n));
-  const changed = [...after.entries()].filter(([n, v]) => before.has(n) && before.get(n) !== v).map(([n, v]) => `${n} ${before.get(n)} -> ${v}`);
-  const parts = [];
-  if (added.length) parts.push(`added ${added.join(', ')}`);
-  if (removed.length) parts.push(`removed ${removed.join(', ')}`);
-  if (changed.length) parts.push(`changed ${changed.join(', ')}`);
-  return parts.length ? ` (${parts.join('; ')})` : ' (unchanged)';
+/** The session every command opens on a project: its cache, tool hints, file roots and host files. */
+export function openSession(root: string, args: ParsedArgs): Promise<Session> {
+  return Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS });
 }

@@ -1,17 +1,17 @@
 // The Alpine source part of a variant's graph: one index node per repository, the resolve node,
 // and, once a lock pins the set, one fetch and one unpack node per package. Package nodes are
 // named by package identity only (`apk:busybox@1.36.1-r2`), so variants that share a package
-// share its nodes and their cache entries.
-import { existsSync } from 'node:fs';
+// share its nodes and their cache entries. Pure: the lock comes in with the inputs.
 import { relative } from 'node:path';
-import { ConfigError } from '../graph/errors.js';
 import type { NodeSpec } from '../graph/node.js';
 import { apkIndexNode } from '../stages/sources/apk/index-file.js';
-import { compareLockRequests, describeLockDifference, lockFilePath, lockMatches, readLockFile, type ApkLock, LockFileError } from '../stages/sources/apk/lock.js';
+import { compareLockRequests, describeLockDifference, lockMatches, type ApkLock } from '../stages/sources/apk/lock.js';
 import { apkFetchNode, apkUnpackNode } from '../stages/sources/apk/package.js';
 import { apkResolveNode, apkResolveNodeId } from '../stages/sources/apk/resolve-node.js';
-import { locate, mirrorLocation, type BuildConfig } from './config.js';
-import type { LoadedVariant, Repository, Variant } from './variant.js';
+import { locate, mirrorLocation } from './config.js';
+import type { CompileInputs } from './load.js';
+import type { Problems } from './problems.js';
+import type { Repository, Variant } from './variant.js';
 
 export interface AlpineSource {
   nodes: NodeSpec[];
@@ -19,17 +19,13 @@ export interface AlpineSource {
   resolveId: string;
   lock?: ApkLock;
   lockFile: string;
-  /** Node id of a package's unpacked tree (the resolve node while unlocked). */
-  packageNode(name: string): string;
+  /** Node id of a package's unpacked tree (the resolve node while unlocked); undefined if the lock lacks it. */
+  packageNode(name: string): string | undefined;
   /** Node id of a locked package's download. */
   fetchNode(name: string): string;
   /** Locked package names, dependencies before the packages that need them (empty while unlocked). */
   installOrder(): string[];
-  /** Mirrors the repositories name that have no location (from --mirror, the config or the variant). */
-  unlocatedMirrors: string[];
 }
-
-export type LockMode = 'use' | 'ignore';
 
 /** `mirror://<mirror>/<path>/<arch>`: a repository named independently of who serves it. */
 export function repositoryLocation(repo: Repository, arch: string): string {
@@ -37,17 +33,19 @@ export function repositoryLocation(repo: Repository, arch: string): string {
 }
 
 /** Mirror name -> location, from the command line and config file over the variant's defaults. */
-export function mirrorTable(variant: Variant, config: BuildConfig): Record<string, string> {
+export function mirrorTable(variant: Variant, config: CompileInputs['config']): Record<string, string> {
   return { ...(variant.mirrors ?? {}), ...config.mirrors };
 }
 
-export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, mode: LockMode): Promise<AlpineSource> {
-  const { variant, source, root } = loaded;
+export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineSource {
+  const { variant, source } = inputs.loaded;
   const alpine = variant.alpine!;
   const requested = variant.packages ?? [];
-  const mirrors = mirrorTable(variant, config);
+  const mirrors = mirrorTable(variant, inputs.config);
   const keysDir = alpine.keys;
-  if (!existsSync(`${root}/${keysDir}`)) throw new ConfigError(`${source.where(['alpine', 'keys'])}: trusted keys directory ${keysDir} does not exist`);
+  // The trusted keys are a declared input of every index and package node: a missing directory
+  // is reported by the engine before anything runs, with where the variant names it.
+  const keyHints = { [keysDir]: `${source.where(['alpine', 'keys'])}: alpine.keys names the trusted keys directory` };
   const nodes: NodeSpec[] = [];
 
   const repositories = alpine.repositories.map((repo) => {
@@ -58,41 +56,18 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
       url: locate(symbolic, mirrors),
       keysDir,
     });
-    nodes.push(index);
+    const mirror = repo.mirror;
+    const unlocated = mirrors[mirror]
+      ? undefined
+      : `mirror '${mirror}' has no location: pass --mirror ${mirror}=<url> or set mirrors.${mirror} in pipeline.config.yaml (a URL, a file URL or a project-relative path)`;
+    nodes.push({ ...index, hints: keyHints, ...(unlocated ? { unbuildable: unlocated } : {}) });
     return { name: repo.name, url: symbolic, indexNode: index.id };
   });
   const resolve = apkResolveNode({ variant: variant.name, arch: alpine.arch, requested, repositories });
   nodes.push(resolve);
 
-  const lockFile = lockFilePath(root, variant.name);
-  let lock: ApkLock | undefined;
-  if (mode === 'use' && existsSync(lockFile)) {
-    try {
-      lock = await readLockFile(lockFile);
-    } catch (err) {
-      if (err instanceof LockFileError) throw new ConfigError(`${err.message}; fix it, or run \`pipeline lock ${variant.name}\` to write it anew`);
-      throw err;
-    }
-    const display = relative(root, lockFile);
-    if (lock.arch !== alpine.arch) {
-      throw new ConfigError(`${display} was made for ${lock.arch}, the variant builds ${alpine.arch}; run \`pipeline lock ${variant.name}\` or pass --update-lock`);
-    }
-    let difference;
-    try {
-      difference = compareLockRequests(lock, requested);
-    } catch (err) {
-      throw new ConfigError(`${source.where(['packages'])}: ${(err as Error).message}`);
-    }
-    if (!lockMatches(difference)) {
-      throw new ConfigError(`${display}: ${describeLockDifference(difference, variant.name)}`);
-    }
-    const known = new Map(repositories.map((r) => [r.name, r.url]));
-    for (const repo of lock.repositories) {
-      if (!known.has(repo.name)) {
-        throw new ConfigError(`${display} names repository '${repo.name}', which the variant no longer lists; run \`pipeline lock ${variant.name}\` or pass --update-lock`);
-      }
-    }
-  }
+  const lockFile = inputs.lockFile;
+  const lock = inputs.lock && lockFits(inputs, inputs.lock, repositories.map((r) => r.name), problems) ? inputs.lock : undefined;
 
   const unpackIds = new Map<string, string>();
   const fetchIds = new Map<string, string>();
@@ -101,23 +76,18 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
     const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
     const fetch = apkFetchNode({ ...expected, repositoryUrl, keysDir });
     const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir });
-    nodes.push(fetch, unpack);
+    nodes.push({ ...fetch, hints: keyHints }, { ...unpack, hints: keyHints });
     unpackIds.set(p.name, unpack.id);
     fetchIds.set(p.name, fetch.id);
   }
 
-  const unlocatedMirrors = [...new Set(alpine.repositories.map((r) => r.mirror))].filter((m) => !mirrors[m]).sort();
   return {
     nodes,
-    unlocatedMirrors,
     resolveId: resolve.id,
     lock,
     lockFile,
     packageNode(name) {
-      if (!lock) return resolve.id;
-      const id = unpackIds.get(name);
-      if (!id) throw new ConfigError(`package '${name}' is not in ${relative(root, lockFile)}: add it to packages (or to what they depend on) and run \`pipeline lock ${variant.name}\``);
-      return id;
+      return lock ? unpackIds.get(name) : resolve.id;
     },
     fetchNode(name) {
       const id = fetchIds.get(name);
@@ -128,6 +98,25 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
       return lock ? installOrder(lock) : [];
     },
   };
+}
+
+/** Does the lock still describe this variant? Each way it does not is a problem saying what to run. */
+function lockFits(inputs: CompileInputs, lock: ApkLock, repositories: string[], problems: Problems): boolean {
+  const { variant, source, root } = inputs.loaded;
+  const display = relative(root, inputs.lockFile);
+  const relock = `run \`pipeline lock ${variant.name}\` or pass --update-lock`;
+  const before = problems.count;
+  if (lock.arch !== variant.alpine!.arch) problems.add(`${display} was made for ${lock.arch}, the variant builds ${variant.alpine!.arch}; ${relock}`);
+  try {
+    const difference = compareLockRequests(lock, variant.packages ?? []);
+    if (!lockMatches(difference)) problems.add(`${display}: ${describeLockDifference(difference, variant.name)}`);
+  } catch (err) {
+    problems.add(`${source.where(['packages'])}: ${(err as Error).message}`);
+  }
+  for (const repo of lock.repositories) {
+    if (!repositories.includes(repo.name)) problems.add(`${display} names repository '${repo.name}', which the variant no longer lists; ${relock}`);
+  }
+  return problems.count === before;
 }
 
 /**

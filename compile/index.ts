@@ -1,13 +1,18 @@
-// Variant -> graph: the nodes a target builds and the artifacts the user gets in out/<name>/.
-// A variant with packages becomes a whole system (sources, image, boot artifacts, ISO, and the
-// boot tests when asked for); custom steps may sit beside it or stand alone.
+// Variant -> graph, as a pure function of what compile/load.ts read: the variant, the build
+// settings and the lock in; the nodes a target builds and the artifacts the user gets in
+// out/<name>/ out, or every located problem found. A variant with packages becomes a whole
+// system (sources, image, boot artifacts, ISO, and the boot tests when asked for); custom steps
+// may sit beside it or stand alone.
+import { ConfigError } from '../graph/errors.js';
 import type { NodeSpec } from '../graph/node.js';
 import { stepId, stepNode } from '../stages/step.js';
-import { alpineSource, type AlpineSource, type LockMode } from './alpine.js';
-import { loadBuildConfig, type BuildConfig } from './config.js';
+import { closest } from '../util/did-you-mean.js';
+import { alpineSource, type AlpineSource } from './alpine.js';
+import type { CompileInputs } from './load.js';
+import { Problems } from './problems.js';
 import { checkSystemVariant, systemGraph, type SystemGraph } from './system.js';
 import { testGraph } from './tests.js';
-import { loadVariant, type LoadedVariant, type Scenario } from './variant.js';
+import type { LoadedVariant, Scenario } from './variant.js';
 
 export interface Artifact {
   /** Node whose output holds it. */
@@ -19,26 +24,16 @@ export interface Artifact {
 }
 
 export interface CompileOptions {
-  cwd?: string;
-  /** --config FILE */
-  configFile?: string;
-  /** --mirror NAME=URL flags. */
-  mirrorFlags?: string[];
-  /** 'ignore' compiles as if there were no lock (to make a new one). Default 'use'. */
-  lock?: LockMode;
   /** Add the boot-test nodes: true for the variant's scenarios, or a list. */
   tests?: boolean | Scenario[];
-  env?: NodeJS.ProcessEnv;
-  /** Building: everything a build needs (signing keys) must exist now. */
-  strict?: boolean;
 }
 
 export interface CompiledTarget {
+  inputs: CompileInputs;
   loaded: LoadedVariant;
-  config: BuildConfig;
   nodes: NodeSpec[];
   artifacts: Artifact[];
-  /** What `pipeline build` builds: everything but the boot tests. */
+  /** What `pipeline build` builds: everything but the boot tests (and, once locked, the resolution). */
   buildTargets: string[];
   /** The boot-test nodes (when compiled with tests). */
   testTargets: string[];
@@ -46,21 +41,27 @@ export interface CompiledTarget {
   system?: SystemGraph;
 }
 
-export async function compileTarget(target: string, options: CompileOptions = {}): Promise<CompiledTarget> {
-  const env = options.env ?? process.env;
-  const loaded = await loadVariant(target, options.cwd ?? process.cwd());
-  const config = await loadBuildConfig({ root: loaded.root, file: options.configFile, mirrorFlags: options.mirrorFlags, env });
+/** Compiles, or throws one ConfigError listing every problem found (exit code 2). */
+export async function compileTarget(inputs: CompileInputs, options: CompileOptions = {}): Promise<CompiledTarget> {
+  const problems = new Problems();
+  const compiled = await compile(inputs, options, problems);
+  if (problems.count > 0) throw new ConfigError(problems.messages.join('\n'));
+  return compiled;
+}
+
+async function compile(inputs: CompileInputs, options: CompileOptions, problems: Problems): Promise<CompiledTarget> {
+  const { loaded } = inputs;
   const { variant } = loaded;
+  checkMirrorFlags(inputs, problems);
   const nodes: NodeSpec[] = [];
   const artifacts: Artifact[] = [];
   let alpine: AlpineSource | undefined;
   let system: SystemGraph | undefined;
   let tests: NodeSpec[] = [];
 
-  if (variant.packages) {
-    checkSystemVariant(loaded);
-    alpine = await alpineSource(loaded, config, options.lock ?? 'use');
-    system = systemGraph(loaded, alpine, { env, strict: options.strict === true });
+  if (variant.packages && checkSystemVariant(loaded, problems)) {
+    alpine = alpineSource(inputs, problems);
+    system = systemGraph(inputs, alpine, problems);
     nodes.push(...alpine.nodes, ...system.nodes);
     artifacts.push(...system.artifacts);
     if (options.tests) tests = await testGraph(loaded, system, options.tests === true ? undefined : options.tests);
@@ -76,19 +77,12 @@ export async function compileTarget(target: string, options: CompileOptions = {}
     if (step.publish) artifacts.push({ node: node.id, from: '', to: name });
   }
 
-  // Every node that reproducibly stamps time gets the variant's epoch (the caller's otherwise).
-  if (variant.epoch !== undefined) {
-    for (const node of [...nodes, ...tests]) {
-      if (node.env?.SOURCE_DATE_EPOCH !== undefined) node.env = { ...node.env, SOURCE_DATE_EPOCH: String(variant.epoch) };
-    }
-  }
-
   // With a lock, the indexes and the resolver are not part of a build: a locked build downloads
   // no index. (They stay in the graph, for `graph`, `explain` and `lock`.)
   const resolution = alpine?.lock ? new Set(alpine.nodes.filter((n) => n.kind === 'apk-index' || n.kind === 'apk-resolve').map((n) => n.id)) : new Set<string>();
   return {
+    inputs,
     loaded,
-    config,
     nodes: [...nodes, ...tests],
     artifacts,
     buildTargets: nodes.map((n) => n.id).filter((id) => !resolution.has(id)),
@@ -96,4 +90,18 @@ export async function compileTarget(target: string, options: CompileOptions = {}
     alpine,
     system,
   };
+}
+
+/** A --mirror for a mirror the variant does not use is a typo, not something to ignore. */
+function checkMirrorFlags(inputs: CompileInputs, problems: Problems): void {
+  const { variant } = inputs.loaded;
+  const used = [...new Set([...(variant.alpine?.repositories ?? []).map((r) => r.mirror), ...Object.keys(variant.mirrors ?? {})])].sort();
+  for (const [name, origin] of Object.entries(inputs.config.mirrorOrigins)) {
+    if (origin !== '--mirror' || used.includes(name)) continue;
+    const near = closest(name, used);
+    problems.add(
+      `--mirror ${name}=${inputs.config.mirrors[name]}: ${variant.name} uses no mirror named '${name}' (it uses ${used.length ? used.join(', ') : 'none'})` +
+        (near ? `; did you mean '${near}'?` : ''),
+    );
+  }
 }

@@ -4,9 +4,7 @@
 //   systemd-boot -> sign ------------------------------------------------^
 //   rootfs -> sbom
 // Bootloaders, the EFI stub, the kernel and busybox all come from the variant's own packages.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError } from '../graph/errors.js';
+import { join, relative } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { erofsNode } from '../stages/erofs.js';
 import { liveEspNode } from '../stages/esp.js';
@@ -16,12 +14,14 @@ import { liveKernelCommandLine } from '../stages/iso/volume-label.js';
 import { rootfsNode, type ServiceConfig, type UserConfig } from '../stages/rootfs.js';
 import { osReleaseText } from '../stages/rootfs/etc-files.js';
 import { sbomNode } from '../stages/sbom.js';
-import { certificateFingerprint, SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
+import { SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
 import { squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
 import type { AlpineSource } from './alpine.js';
 import type { Artifact } from './index.js';
+import type { CompileInputs } from './load.js';
+import type { Problems } from './problems.js';
 import type { LoadedVariant, Variant } from './variant.js';
 
 export type Slot = 'live' | 'system-a' | 'system-b';
@@ -43,12 +43,13 @@ export interface SystemGraph {
 /** The fields a whole-system variant must have, checked with positions. */
 const REQUIRED = ['epoch', 'os', 'hostname', 'iso_label', 'alpine', 'packages', 'kernel', 'boot', 'initramfs', 'signing'] as const;
 
-export function checkSystemVariant(loaded: LoadedVariant): void {
+export function checkSystemVariant(loaded: LoadedVariant, problems: Problems): boolean {
   const { variant, source } = loaded;
   const missing = REQUIRED.filter((key) => variant[key] === undefined);
   if (missing.length > 0) {
-    throw new ConfigError(`${source.where([])}: variant ${variant.name} lists packages but lacks ${missing.map((m) => `'${m}'`).join(', ')} (see variants/variant.schema.json)`);
+    problems.add(`${source.where([])}: variant ${variant.name} lists packages but lacks ${missing.map((m) => `'${m}'`).join(', ')} (see variants/variant.schema.json)`);
   }
+  return missing.length === 0;
 }
 
 export function osRelease(variant: Variant): Record<string, string> {
@@ -67,16 +68,12 @@ export function slotCommandLine(variant: Variant, slot: Slot): string {
   return [`root=LABEL=${slot}`, base].filter(Boolean).join(' ');
 }
 
-function overlayDirs(loaded: LoadedVariant): string[] {
-  const given = loaded.variant.system?.overlays;
-  if (given) {
-    given.forEach((dir, i) => {
-      if (!existsSync(join(loaded.root, dir))) throw new ConfigError(`${loaded.source.where(['system', 'overlays', i])}: overlay directory ${dir} does not exist`);
-    });
-    return given;
-  }
-  const conventional = `variants/overlays/${loaded.variant.name}`;
-  return existsSync(join(loaded.root, conventional)) ? [conventional] : [];
+/** The variant's overlays as declared, else the conventional directory when the project has it. */
+function overlayDirs(inputs: CompileInputs, problems: Problems): string[] {
+  const given = inputs.loaded.variant.system?.overlays;
+  if (!given) return inputs.conventionalOverlay ? [inputs.conventionalOverlay] : [];
+  if (given.length > 1) problems.add(`${inputs.loaded.source.where(['system', 'overlays'])}: one overlay directory is supported per variant`);
+  return given;
 }
 
 function services(variant: Variant): ServiceConfig[] {
@@ -96,34 +93,30 @@ function users(variant: Variant): UserConfig[] {
   }));
 }
 
-export interface SystemOptions {
-  env: NodeJS.ProcessEnv;
-  /** Building: signing keys must exist now (graph and explain show a variant without them). */
-  strict: boolean;
-}
-
-export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options: SystemOptions): SystemGraph {
-  const { env } = options;
-  const { variant, source, root } = loaded;
+export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems): SystemGraph {
+  const { variant, source, root } = inputs.loaded;
   const name = variant.name;
   const os = variant.os!.id;
-  const pkg = (packageName: string, where: (string | number)[]) => {
-    try {
-      return alpine.packageNode(packageName);
-    } catch (err) {
-      throw new ConfigError(`${source.where(where)}: ${(err as Error).message}`);
-    }
+  const sourceDateEpoch = variant.epoch!;
+  const lockName = relative(root, alpine.lockFile);
+  const pkg = (packageName: string, where: (string | number)[]): string => {
+    const id = alpine.packageNode(packageName);
+    if (id) return id;
+    problems.add(
+      `${source.where(where)}: package '${packageName}' is not in ${lockName}: add it to packages (or to what they depend on) and run \`pipeline lock ${name}\``,
+    );
+    return `missing-package:${packageName}`;
   };
   const nodes: NodeSpec[] = [];
 
   // Root filesystem and its image.
-  const overlays = overlayDirs(loaded);
-  if (overlays.length > 1) throw new ConfigError(`${source.where(['system', 'overlays'])}: one overlay directory is supported per variant`);
+  const overlays = overlayDirs(inputs, problems);
   const console = variant.system?.console ?? {};
   const rootfs = rootfsNode({
     variant: name,
-    packages: alpine.lock ? alpine.installOrder().map((p) => ({ name: p, node: alpine.packageNode(p) })) : [{ name: 'packages', node: alpine.resolveId }],
+    packages: alpine.lock ? alpine.installOrder().map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
     overlayDir: overlays[0],
+    sourceDateEpoch,
     config: {
       osRelease: osRelease(variant),
       hostname: variant.hostname!,
@@ -134,12 +127,12 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
       users: users(variant),
     },
   });
-  nodes.push(rootfs);
+  nodes.push(overlays[0] ? { ...rootfs, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : rootfs);
   const format = variant.root_image?.format ?? 'squashfs';
   const rootImage =
     format === 'erofs'
-      ? erofsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level })
-      : squashfsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level });
+      ? erofsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level, sourceDateEpoch })
+      : squashfsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level, sourceDateEpoch });
   nodes.push(rootImage);
   const rootImageFile = format === 'erofs' ? 'filesystem.erofs' : 'filesystem.squashfs';
 
@@ -153,35 +146,26 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
     paths: { kernelRoot: 'root', busybox: `root/${busybox.path}` },
     modules: variant.initramfs!.modules ? parseModules(variant.initramfs!.modules) : undefined,
     compression: { format: variant.initramfs!.compression ?? 'zstd', level: variant.initramfs!.level ?? (variant.initramfs!.compression === 'gzip' ? 9 : 19) },
+    sourceDateEpoch,
   });
   nodes.push(initramfs);
 
-  // Signing: the certificate is public (declared as a file and keyed by fingerprint); the private
-  // key is a secret. Both are only required when building: `graph` shows a variant without keys.
+  // Signing: the certificate is public (a declared file: its content keys the sign nodes); the
+  // private key is a secret file. Both must exist only to build: the engine checks them before
+  // anything runs, and `graph` shows the nodes that cannot build without them.
   const signing = variant.signing!;
-  const certPath = join(root, signing.certificate);
-  const keyHint = `make a test key set with \`pipeline keys init ${signing.certificate.replace(/\/[^/]*$/, '')}\` or point signing at your own`;
-  let fingerprint = 'missing-certificate';
-  if (existsSync(certPath)) {
-    try {
-      fingerprint = certificateFingerprint(readFileSync(certPath));
-    } catch (err) {
-      throw new ConfigError(`${source.where(['signing', 'certificate'])}: ${signing.certificate} is not a certificate: ${(err as Error).message}`);
-    }
-  } else if (options.strict) {
-    throw new ConfigError(`${source.where(['signing', 'certificate'])}: the db certificate ${signing.certificate} does not exist; ${keyHint}`);
-  }
-  const keyPath = env[SIGNING_KEY_ENV] || (signing.key ? join(root, signing.key) : '');
-  if (options.strict && !keyPath) {
-    throw new ConfigError(`${source.where(['signing'])}: no Secure Boot signing key: set ${SIGNING_KEY_ENV} or signing.key; ${keyHint}`);
-  }
-  if (options.strict && !existsSync(keyPath)) {
-    throw new ConfigError(`${source.where(['signing'])}: the signing key ${env[SIGNING_KEY_ENV] ? `in ${SIGNING_KEY_ENV}` : signing.key} does not exist; ${keyHint}`);
-  }
-  const sign = (id: string, unsigned: string, input: string, output: string) => {
-    const node = signNode({ id, unsigned, input, output, certFingerprint: fingerprint, keyPath, certPath });
-    return { ...node, files: [...(node.files ?? []), signing.certificate] };
+  const keyDir = signing.certificate.includes('/') ? signing.certificate.replace(/\/[^/]*$/, '') : '.';
+  const keyHint = `make a test key set with \`pipeline keys init ${keyDir}\` or point signing at your own`;
+  const keyFromEnv = inputs.env[SIGNING_KEY_ENV];
+  const keyPath = keyFromEnv || (signing.key ? join(root, signing.key) : '');
+  const hints = {
+    certificate: `${source.where(['signing', 'certificate'])}: the db certificate; ${keyHint}`,
+    key: keyFromEnv
+      ? `${SIGNING_KEY_ENV} names it; ${keyHint}`
+      : `${source.where(['signing', signing.key ? 'key' : 'certificate'])}: ${signing.key ? 'the signing key' : `no signing key: set ${SIGNING_KEY_ENV} or signing.key`}; ${keyHint}`,
   };
+  const sign = (id: string, unsigned: string, input: string, output: string) =>
+    signNode({ id, unsigned, input, output, certificate: signing.certificate, keyPath, hints, sourceDateEpoch });
 
   // UKIs for the live system and both slots, each signed.
   const stub = variant.boot!.efi_stub;
@@ -196,6 +180,7 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
       cmdline: slotCommandLine(variant, slot),
       osRelease: osrel,
       output: 'uki.efi',
+      sourceDateEpoch,
     });
     const signed = sign(`sign:${name}:uki-${slot}`, uki.id, 'uki.efi', 'uki.efi');
     nodes.push(uki, signed);
@@ -211,6 +196,7 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
     os,
     deps: { systemdBoot: signedSdboot.id, liveUki: signedUki.live },
     timeoutSeconds: timeout,
+    sourceDateEpoch,
   });
   nodes.push(esp);
 
@@ -239,6 +225,7 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
       kernel: `root/${kernel.image}`,
       rootImage: rootImageFile,
     },
+    sourceDateEpoch,
   });
   nodes.push(iso);
 
@@ -251,9 +238,10 @@ export function systemGraph(loaded: LoadedVariant, alpine: AlpineSource, options
       indexChecksum: p.checksum,
       repositoryUrl: repositoryOf(alpine, p.repository),
       fetchNode: alpine.fetchNode(p.name),
-      unpackNode: alpine.packageNode(p.name),
+      unpackNode: alpine.packageNode(p.name)!,
     })),
     steps: Object.entries(variant.steps ?? {}).map(([step, def]) => ({ name: step, id: stepId(name, step), run: def.run })),
+    sourceDateEpoch,
   });
   nodes.push(sbom);
 

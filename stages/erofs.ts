@@ -20,7 +20,7 @@ import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { Runner } from './host-runner.js';
 
 export { uuidFromContent };
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
 export const EROFS_KIND_VERSION = 1;
@@ -175,7 +175,7 @@ async function stageTree(manifest: TreeManifest, rootDir: string, staged: string
   for (const entry of dirs.reverse()) await chmod(join(staged, entry.path), entry.mode & 0o7777);
 }
 
-export interface ErofsNodeOptions {
+export interface ErofsNodeOptions extends StampsTime {
   variant: string;
   /** The rootfs node's id. */
   rootfs: string;
@@ -200,7 +200,7 @@ export function erofsNode(options: ErofsNodeOptions): NodeSpec {
     deps: { rootfs: options.rootfs },
     params: { ...settings, file: EROFS_FILE },
     tools: ['mkfs.erofs', 'mknod'],
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     // mkfs.erofs 1.5 compresses on one thread; the weight leaves the other cores to other nodes.
     weight: 1,
     description: `${EROFS_FILE} (${settings.compression}${settings.compression === 'lz4hc' ? ` -${settings.level}` : ''}, owners ${settings.ownership}) of ${options.variant}`,

@@ -9,7 +9,7 @@ import type { Json, NodeSpec } from '../graph/node.js';
 import { hashFileInto } from './iso/file-digest.js';
 import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './iso/fat-layout.js';
 import type { ImageToolRunner } from './iso/tool-runner.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 /** The image's file name in the esp node's output (what the iso node points at). */
 export const ESP_IMAGE = 'efiboot.img';
@@ -270,7 +270,7 @@ export type EspFileSpec =
   /** A declared project file (public .auth key updates kept in the repository). */
   | { path: string; projectFile: string };
 
-export interface EspNodeOptions {
+export interface EspNodeOptions extends StampsTime {
   /** e.g. `esp:iuppiter`, `esp:iuppiter:enroll`. */
   id: string;
   /** Local dependency name -> node id. */
@@ -300,7 +300,7 @@ export function espNode(options: EspNodeOptions): NodeSpec {
     files: projectFiles,
     params: { label, slackBytes, files: options.files as unknown as Json },
     tools: ['mkfs.fat', 'mmd', 'mcopy'],
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: options.description ?? `${ESP_IMAGE}: ${options.files.map((f) => f.path).join(', ')}`,
     async run(ctx) {
       const entries: EspEntry[] = options.files.map((spec) => {
@@ -323,7 +323,7 @@ export function espNode(options: EspNodeOptions): NodeSpec {
   };
 }
 
-export interface LiveEspNodeOptions {
+export interface LiveEspNodeOptions extends StampsTime {
   /** e.g. `esp:iuppiter`. */
   id: string;
   os: string;
@@ -351,6 +351,7 @@ export function liveEspNode(options: LiveEspNodeOptions): NodeSpec {
       { path: LOADER_CONF_PATH, text: conf },
     ],
     label: options.label,
+    sourceDateEpoch: options.sourceDateEpoch,
     description: `${ESP_IMAGE}: systemd-boot + ${uki} (default, timeout ${options.timeoutSeconds ?? 2} s)`,
   });
 }

@@ -3,7 +3,7 @@
 // the root filesystem never reaches its key. The work is in stages/initramfs/build.ts.
 import { join } from 'node:path';
 import type { Json, NodeSpec, RunContext } from '../graph/node.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 import { buildInitramfs } from './initramfs/build.js';
 import type { ToolRunner } from './initramfs/build.js';
 import { compressorCommand, DEFAULT_COMPRESSION, validateCompression } from './initramfs/compression.js';
@@ -18,7 +18,7 @@ export const INIT_SCRIPT_FILE = 'pipeline:stages/initramfs/init';
 /** Kind version: bump when the image changes for the same inputs. */
 export const INITRAMFS_KIND_VERSION = 1;
 
-export interface InitramfsNodeOptions {
+export interface InitramfsNodeOptions extends StampsTime {
   /** e.g. `initramfs:iuppiter`. */
   id: string;
   /** Node ids of the unpacked kernel package and the unpacked busybox package. */
@@ -67,7 +67,7 @@ export function initramfsNode(options: InitramfsNodeOptions): NodeSpec {
     params,
     // depmod runs only for kernel packages without modules.dep, but may: its version shapes the index.
     tools: ['depmod', compressorCommand(compression).tool],
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: `${INITRAMFS_IMAGE} (${compression.format} -${compression.level})`,
     async run(ctx) {
       const modules = explicitModules ?? (await readModuleList(ctx.file(DEFAULT_MODULE_LIST_FILE)));

@@ -15,7 +15,7 @@ import type { ImageToolRunner } from './iso/tool-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
 import { SQUASHFS_FILE } from './squashfs.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 /** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
 export const ISO_PATHS = {
@@ -219,7 +219,7 @@ export const DEFAULT_ISO_INPUT_PATHS: IsoInputPaths = {
   systemB: 'uki.efi',
 };
 
-export interface IsoNodeOptions {
+export interface IsoNodeOptions extends StampsTime {
   /** e.g. `iso:iuppiter`. */
   id: string;
   /** OS id: names the slot UKIs (`<os>-system-a.efi`). */
@@ -262,7 +262,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
     files: [ISOLINUX_TEMPLATE_FILE],
     params: { os, name, label, cmdline: options.cmdline, timeoutSeconds, paths: { ...paths } },
     tools: ['xorriso'],
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: `${name}.iso (${label}): BIOS isolinux + UEFI ${liveUkiName(os)}, ${append}`,
     async run(ctx) {
       const result = await buildIso({

@@ -6,7 +6,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { buildRootfs } from './rootfs/build.js';
 import type { RootfsConfig } from './rootfs/config.js';
 import { SCRIPT_TOOLS } from './rootfs/scripts.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 export { buildRootfs, type BuildRootfsOptions, type RootfsPackageInput, type RootfsResult } from './rootfs/build.js';
 export type { RootfsConfig, UserConfig, GroupConfig, ServiceConfig, SerialConsoleConfig, FstabConfig } from './rootfs/config.js';
@@ -16,7 +16,7 @@ export { PathConflictError, InstallScriptError, RootfsConfigError, RootfsError }
 /** Bump when the rootfs output changes for the same inputs. */
 export const ROOTFS_KIND_VERSION = 1;
 
-export interface RootfsNodeOptions {
+export interface RootfsNodeOptions extends StampsTime {
   variant: string;
   /** Packages in the resolver's order, each with its apk-unpack node. */
   packages: ReadonlyArray<{ name: string; node: string }>;
@@ -42,7 +42,7 @@ export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
     files: options.overlayDir ? [options.overlayDir] : [],
     params: { packages: names, overlay: options.overlayDir ?? null, config: JSON.parse(JSON.stringify(config)) },
     tools: SCRIPT_TOOLS,
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: `root tree of ${options.variant}: ${names.length} packages, overlay, config, install scripts`,
     async run(ctx) {
       await buildRootfs({

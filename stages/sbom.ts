@@ -11,7 +11,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { digestTree } from '../graph/tree-digest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { PkgInfo } from './sources/apk/package.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 export const SBOM_FILE = 'sbom.spdx.json';
 export const SBOM_KIND_VERSION = 1;
@@ -209,7 +209,7 @@ export function serializeSbom(document: Json): string {
 }
 
 
-export interface SbomNodeOptions {
+export interface SbomNodeOptions extends StampsTime {
   variant: string;
   version?: string;
   /** Every package in the image, with its fetch (the .apk) and unpack (pkginfo.json) nodes. */
@@ -236,7 +236,7 @@ export function sbomNode(options: SbomNodeOptions): NodeSpec {
     version: SBOM_KIND_VERSION,
     deps,
     params: { variant: options.variant, version: options.version ?? null, packages, steps },
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: `SPDX 2.3 SBOM of ${options.variant}: ${packages.length} packages, ${steps.length} steps`,
     async run(ctx) {
       const inputs: SbomPackageInput[] = [];

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { AuthenticodeError, loadSigningKey, signPe, type SignPeResult } from '../formats/authenticode.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 /** Environment variable that overrides the variant's signing key path. */
 export const SIGNING_KEY_ENV = 'PIPELINE_SECUREBOOT_KEY';
@@ -63,7 +63,7 @@ export async function signFile(options: SignFileOptions): Promise<SignPeResult> 
   });
 }
 
-export interface SignNodeOptions {
+export interface SignNodeOptions extends StampsTime {
   /** e.g. `sign:iuppiter:uki-system-a`, `sign:systemd-boot`. */
   id: string;
   /** Node id of the unsigned PE's producer. */
@@ -72,35 +72,42 @@ export interface SignNodeOptions {
   input: string;
   /** File name in this node's output (default: the input's base name). */
   output?: string;
-  /** certificateFingerprint() of the db certificate: enters the node key in place of any key material. */
-  certFingerprint: string;
-  /** Private key and certificate paths: secrets, so they stay out of the key, store and logs. */
+  /** The db certificate, a declared file (project-relative): its content keys the node. */
+  certificate: string;
+  /** The private key's path: a secret file, so it stays out of the key, the store and the logs. */
   keyPath: string;
-  certPath: string;
+  /** What to tell the user when the certificate or the key is missing (where they are asked for, how to make them). */
+  hints?: { certificate?: string; key?: string };
 }
 
 /** Kind version: bump when the signed output changes for the same inputs. */
-export const SIGN_KIND_VERSION = 1;
+export const SIGN_KIND_VERSION = 2;
 
 /** The build-graph node that signs one PE file; signingTime = SOURCE_DATE_EPOCH. */
 export function signNode(options: SignNodeOptions): NodeSpec {
   const output = options.output ?? basename(options.input);
+  const hints: Record<string, string> = {};
+  if (options.hints?.certificate) hints[options.certificate] = options.hints.certificate;
+  if (options.hints?.key) hints.key = options.hints.key;
   return {
     id: options.id,
     kind: 'sign',
     version: SIGN_KIND_VERSION,
     deps: { unsigned: options.unsigned },
-    params: { input: options.input, output, certFingerprint: options.certFingerprint.toLowerCase() },
-    env: { SOURCE_DATE_EPOCH: true },
-    secrets: { key: options.keyPath, cert: options.certPath },
-    description: `sign ${output} (db cert ${options.certFingerprint.slice(0, 16)})`,
+    // The certificate's content enters the key (as a declared file), never the private key.
+    files: [options.certificate],
+    params: { input: options.input, output, certificate: options.certificate },
+    env: epochEnv(options),
+    secrets: { key: options.keyPath },
+    secretFiles: ['key'],
+    hints,
+    description: `sign ${output} (db certificate ${options.certificate})`,
     async run(ctx) {
       const result = await signFile({
         input: join(ctx.dep('unsigned'), options.input),
         output: join(ctx.out, output),
         keyPath: ctx.secrets.key,
-        certPath: ctx.secrets.cert,
-        expectFingerprint: options.certFingerprint,
+        certPath: ctx.file(options.certificate),
         signingTime: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
       });
       ctx.log(`signed ${output}: authenticode sha256 ${result.digest}, ${result.certTable.size}-byte certificate table`);

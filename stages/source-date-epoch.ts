@@ -12,3 +12,14 @@ export function parseSourceDateEpoch(value: string | undefined, where: string): 
   }
   return Number(value.trim());
 }
+
+/** What a node that stamps times declares: the variant's epoch, or (none given) the caller's SOURCE_DATE_EPOCH. */
+export interface StampsTime {
+  /** SOURCE_DATE_EPOCH for this node (the variant's `epoch`); default: passed through from the caller. */
+  sourceDateEpoch?: number;
+}
+
+/** The node's `env` entry for SOURCE_DATE_EPOCH: fixed when given, else the caller's value (keyed either way). */
+export function epochEnv(options: StampsTime): { SOURCE_DATE_EPOCH: string | true } {
+  return { SOURCE_DATE_EPOCH: options.sourceDateEpoch === undefined ? true : String(options.sourceDateEpoch) };
+}

@@ -23,7 +23,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { readManifest, type TreeManifest } from './manifest.js';
 import { manifestTarStream } from './rootfs/image-tar.js';
 import type { Runner } from './host-runner.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 import { checkNamesAndTargets, statTree } from './squashfs/disk-check.js';
 import { SquashfsError } from './squashfs/errors.js';
 import { inSquashfsOrder } from './squashfs/order.js';
@@ -219,7 +219,7 @@ async function result(output: string, started: number, route: SquashfsRoute, rea
   return { bytes: size, seconds: (performance.now() - started) / 1000, route, ...(reason ? { reason } : {}) };
 }
 
-export interface SquashfsNodeOptions {
+export interface SquashfsNodeOptions extends StampsTime {
   variant: string;
   /** The rootfs node's id. */
   rootfs: string;
@@ -236,7 +236,7 @@ export function squashfsNode(options: SquashfsNodeOptions): NodeSpec {
     deps: { rootfs: options.rootfs },
     params: { level, blockSize: '1M', compression: 'zstd', file: SQUASHFS_FILE },
     tools: ['mksquashfs'],
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     weight: availableParallelism(),
     description: `${SQUASHFS_FILE} (zstd -${level}, 1 MiB blocks) of ${options.variant}`,
     async run(ctx) {

@@ -3,7 +3,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { parseSourceDateEpoch } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 export { parseSourceDateEpoch, SourceDateEpochError } from './source-date-epoch.js';
 import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
 
@@ -147,7 +147,7 @@ export async function buildUki(options: UkiOptions): Promise<AppendSectionsResul
   });
 }
 
-export interface UkiNodeOptions {
+export interface UkiNodeOptions extends StampsTime {
   /** e.g. `uki:iuppiter:system-a`. */
   id: string;
   /** Node ids: the unpacked stub package, the unpacked kernel package, the initramfs. */
@@ -183,7 +183,7 @@ export function ukiNode(options: UkiNodeOptions): NodeSpec {
       sbat: options.sbat ?? null,
       output,
     },
-    env: { SOURCE_DATE_EPOCH: true },
+    env: epochEnv(options),
     description: `UKI ${output}: ${options.cmdline}`,
     async run(ctx) {
       const result = await buildUki({

@@ -18,6 +18,17 @@ describe('usage and configuration messages', () => {
     expect(c.stderr).toMatch(/pipeline\.config\.yaml:1:\d+: mirrors must be an object, got an empty value/);
   });
 
+  it('--mirror for a mirror the variant does not use is an error naming the ones it uses', async () => {
+    const root = await tempProject({ 'variants/one.yaml': ONE_STEP });
+    const none = await cli(['graph', 'one', '--mirror', 'nosuch=http://127.0.0.1:1/x'], root);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("--mirror nosuch=http://127.0.0.1:1/x: one uses no mirror named 'nosuch' (it uses none)");
+
+    const demo = await cli(['graph', 'demo', '--mirror', 'dmeo=http://127.0.0.1:1/x'], process.cwd());
+    expect(demo.code).toBe(2);
+    expect(demo.stderr).toContain("demo uses no mirror named 'dmeo' (it uses demo); did you mean 'demo'?");
+  });
+
   it('an unknown variant suggests the near one and lists the variants there are', async () => {
     const r = await cli(['graph', 'iupiter'], process.cwd());
     expect(r.code).toBe(2);

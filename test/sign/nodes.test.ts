@@ -5,13 +5,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
-import { certificateFingerprint, signFile, signNode } from '../../stages/sign.js';
+import { signFile, signNode } from '../../stages/sign.js';
 import { ALPINE_KERNEL_PATH_IN_PACKAGE, buildUki, STUB_PATH_IN_PACKAGE, ukiNode } from '../../stages/uki.js';
 import { backportsSystemdBoot, busyboxStatic, debianKernel, scratchDir } from '../uki/fixtures.js';
 import { writeCmdlineInitrd } from '../uki/initrd.js';
@@ -53,7 +53,11 @@ async function makeKey(name: string): Promise<{ key: string; crt: string }> {
   return key;
 }
 
-async function graph(db: { key: string; crt: string }): Promise<NodeSpec[]> {
+/** The graph, with the db certificate copied into the project (declared files are project-relative). */
+async function graph(db: { key: string; crt: string }, root: string): Promise<NodeSpec[]> {
+  const certificate = `keys/${basename(db.crt)}`;
+  await mkdir(join(root, 'keys'), { recursive: true });
+  await copyFile(db.crt, join(root, certificate));
   return [
     await filesNode('unpack:systemd-efistub', { [`root/${STUB_PATH_IN_PACKAGE}`]: files.stub }),
     await filesNode('unpack:linux-lts', { [`root/${ALPINE_KERNEL_PATH_IN_PACKAGE}`]: files.kernel }),
@@ -68,7 +72,7 @@ async function graph(db: { key: string; crt: string }): Promise<NodeSpec[]> {
     }),
     signNode({
       id: 'sign:iuppiter:system-a', unsigned: 'uki:iuppiter:system-a', input: 'iuppiter-system-a.efi',
-      certFingerprint: certificateFingerprint(await readFile(db.crt)), keyPath: db.key, certPath: db.crt,
+      certificate, keyPath: db.key,
     }),
   ];
 }
@@ -87,7 +91,7 @@ test('engine: uki -> sign builds, caches, reruns only sign on a new certificate,
   await mkdir(root, { recursive: true });
   const session = await Session.open({ root, callerEnv: { PATH: process.env.PATH, SOURCE_DATE_EPOCH: '1700000000' } });
   try {
-    const first = await build(session, await graph(db), { jobs: 2 });
+    const first = await build(session, await graph(db, root), { jobs: 2 });
     const failures = [...first.outcomes.values()].filter((o) => o.error).map((o) => `${o.id}: ${o.error?.message}`);
     expect(first.ok, failures.join('\n')).toBe(true);
     const ukiOut = first.outcomes.get('uki:iuppiter:system-a')!.path!;
@@ -102,11 +106,11 @@ test('engine: uki -> sign builds, caches, reruns only sign on a new certificate,
     expect((await readFile(signed)).equals(await readFile(directSigned))).toBe(true);
     await run('sbverify', ['--cert', db.crt, signed]);
 
-    const second = await build(session, await graph(db), { jobs: 2 });
+    const second = await build(session, await graph(db, root), { jobs: 2 });
     expect([...second.outcomes.values()].map((o) => o.status)).toEqual(Array(5).fill('cached'));
 
     const other = await makeKey('db2');
-    const third = await build(session, await graph(other), { jobs: 2 });
+    const third = await build(session, await graph(other, root), { jobs: 2 });
     expect(third.outcomes.get('uki:iuppiter:system-a')!.status).toBe('cached');
     expect(third.outcomes.get('sign:iuppiter:system-a')!.status).toBe('built');
     await run('sbverify', ['--cert', other.crt, join(third.outcomes.get('sign:iuppiter:system-a')!.path!, 'iuppiter-system-a.efi')]);
@@ -130,7 +134,7 @@ test('engine: a UKI node without SOURCE_DATE_EPOCH fails with the reason', async
   await mkdir(root, { recursive: true });
   const session = await Session.open({ root, callerEnv: { PATH: process.env.PATH } });
   try {
-    const result = await build(session, await graph(db), { jobs: 2, keepGoing: true });
+    const result = await build(session, await graph(db, root), { jobs: 2, keepGoing: true });
     const uki = result.outcomes.get('uki:iuppiter:system-a')!;
     expect(uki.status).toBe('failed');
     expect(uki.error?.message).toMatch(/uki:iuppiter:system-a: SOURCE_DATE_EPOCH must be set/);

@@ -185,15 +185,17 @@ describe('keys and refusals', () => {
 });
 
 describe('sign node', () => {
-  test('its key material is the certificate fingerprint; key and certificate paths are secrets', async () => {
-    const fingerprint = certificateFingerprint(await readFile(db.crt));
-    const spec = signNode({ id: 'sign:test', unsigned: 'uki:test', input: 'uki.efi', certFingerprint: fingerprint, keyPath: db.key, certPath: db.crt });
+  test('its key material is the certificate (a declared file); the private key is a secret file', async () => {
+    const spec = signNode({ id: 'sign:test', unsigned: 'uki:test', input: 'uki.efi', certificate: 'keys/db.crt', keyPath: db.key });
     expect(spec.kind).toBe('sign');
     expect(spec.deps).toEqual({ unsigned: 'uki:test' });
-    expect(spec.params).toEqual({ input: 'uki.efi', output: 'uki.efi', certFingerprint: fingerprint });
+    expect(spec.files).toEqual(['keys/db.crt']);
+    expect(spec.params).toEqual({ input: 'uki.efi', output: 'uki.efi', certificate: 'keys/db.crt' });
     expect(spec.env).toEqual({ SOURCE_DATE_EPOCH: true });
+    expect(signNode({ id: 'x', unsigned: 'y', input: 'a.efi', certificate: 'c', keyPath: 'k', sourceDateEpoch: 1700000000 }).env).toEqual({ SOURCE_DATE_EPOCH: '1700000000' });
     expect(JSON.stringify([spec.params, spec.env, spec.deps, spec.id, spec.description])).not.toContain(dir);
-    expect(spec.secrets).toEqual({ key: db.key, cert: db.crt });
+    expect(spec.secrets).toEqual({ key: db.key });
+    expect(spec.secretFiles).toEqual(['key']);
   });
 
   test('a certificate that no longer matches the planned fingerprint stops signing', async () => {
