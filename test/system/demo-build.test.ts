@@ -145,10 +145,20 @@ describe('rebuilding the demo', () => {
   });
 
   it('two clean builds in two directories give the same ISO, root image, initramfs and SBOM', async () => {
+    // A newcomer's first build: no lock yet, no terminal (plain progress lines).
     const other = await demoProject('pipeline-demo-again-');
-    expect((await cli(['lock', 'demo', '--mirror', mirror.flag], other)).code).toBe(0);
-    const built = await cli(['build', 'demo', '--json', '--mirror', mirror.flag], other);
+    const built = await cli(['build', 'demo', '--mirror', mirror.flag], other);
     expect(built.code, built.stderr).toBe(0);
+    expect(await readFile(join(other, 'variants/demo.lock.yaml'), 'utf8')).toBe(await readFile(join(project, 'variants/demo.lock.yaml'), 'utf8'));
+    // Two rounds, each counted against its own plan: never more done than planned.
+    const lines = built.stderr.split('\n');
+    expect(lines).toContain('resolve packages: 2 nodes');
+    const counts = lines.map((l) => /^\[ *(\d+)\/(\d+)\]/.exec(l)).filter((m) => m !== null).map((m) => [Number(m![1]), Number(m![2])]);
+    for (const [done, total] of counts) expect(done).toBeLessThanOrEqual(total);
+    expect(counts[1]).toEqual([2, 2]);
+    const [last, total] = counts.at(-1)!;
+    expect(last).toBe(total);
+    expect(counts.length).toBe(2 + total);
     for (const name of ['demo.iso', 'filesystem.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
       expect(`${name} ${await sha256(join(other, 'out/demo', name))}`).toBe(`${name} ${await sha256(join(project, 'out/demo', name))}`);
     }
