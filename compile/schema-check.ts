@@ -7,13 +7,15 @@ import { closest } from '../util/did-you-mean.js';
 import type { PathPart, YamlSource } from './yaml-source.js';
 
 export interface Schema {
-  type?: string | string[];
+  type?: string | readonly string[];
   description?: string;
-  properties?: Record<string, Schema>;
-  required?: string[];
+  title?: string;
+  $schema?: string;
+  properties?: Readonly<Record<string, Schema>>;
+  required?: readonly string[];
   additionalProperties?: boolean | Schema;
   items?: Schema;
-  enum?: unknown[];
+  enum?: readonly unknown[];
   const?: unknown;
   pattern?: string;
   minimum?: number;
@@ -21,10 +23,10 @@ export interface Schema {
   minItems?: number;
   minLength?: number;
   $ref?: string;
-  $defs?: Record<string, Schema>;
-  oneOf?: Schema[];
+  $defs?: Readonly<Record<string, Schema>>;
+  oneOf?: readonly Schema[];
   default?: unknown;
-  examples?: unknown[];
+  examples?: readonly unknown[];
 }
 
 export function checkAgainstSchema(value: unknown, schema: Schema, source: YamlSource): void {
@@ -53,7 +55,7 @@ function label(path: PathPart[]): string {
 function describeExpected(schema: Schema): string {
   if (schema.enum) return `one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`;
   if (schema.const !== undefined) return JSON.stringify(schema.const);
-  const types = Array.isArray(schema.type) ? schema.type.join(' or ') : schema.type ?? 'a value';
+  const types = typeof schema.type === 'string' ? schema.type : schema.type?.join(' or ') ?? 'a value';
   return `${/^[aeiou]/.test(types) ? 'an' : 'a'} ${types}${schema.pattern ? ` matching /${schema.pattern}/` : ''}`;
 }
 
@@ -82,7 +84,7 @@ function check(value: unknown, rawSchema: Schema, path: PathPart[], root: Schema
       // Report against the alternative of the right type, which gives the most useful message.
       const near = schema.oneOf.find((alt) => {
         const r = resolveRef(alt, root);
-        return !r.type || (Array.isArray(r.type) ? r.type : [r.type]).some((t) => matchesType(value, t));
+        return !r.type || (typeof r.type === 'string' ? [r.type] : r.type).some((t) => matchesType(value, t));
       });
       if (near && fits.length === 0) check(value, near, path, root, source, problems);
       else problems.push(`${at()}: ${what} matches ${fits.length} of the allowed forms; expected exactly one`);
@@ -90,7 +92,7 @@ function check(value: unknown, rawSchema: Schema, path: PathPart[], root: Schema
     return;
   }
   if (schema.type) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+    const types: readonly string[] = typeof schema.type === 'string' ? [schema.type] : schema.type;
     if (!types.some((t) => matchesType(value, t))) {
       problems.push(`${at()}: ${what} must be ${describeExpected(schema)}, got ${describeValue(value)}`);
       return;

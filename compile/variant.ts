@@ -1,75 +1,20 @@
 // A variant file: found by name or path, parsed with positions, checked against the schema.
-import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../graph/errors.js';
 import { closest } from '../util/did-you-mean.js';
-import { checkAgainstSchema, type Schema } from './schema-check.js';
+import { checkAgainstSchema } from './schema-check.js';
+import { VARIANT_SCHEMA, type Variant } from './variant-schema.js';
 import { YamlSource } from './yaml-source.js';
 
-export interface StepDefinition {
-  run: string[];
-  inputs?: string[];
-  after?: string[];
-  env?: Record<string, string>;
-  weight?: number;
-  publish?: boolean;
-}
-
-export interface PackageFile {
-  package: string;
-  path: string;
-}
-
-export interface Repository {
-  name: string;
-  mirror: string;
-  path: string;
-}
-
-export interface UserDefinition {
-  name: string;
-  uid?: number;
-  groups?: string[];
-  shell?: string;
-  home?: string;
-  password?: string;
-}
-
-export interface TestCommand {
-  run: string;
-  expect?: string;
-}
-
-export type Scenario = 'uefi' | 'bios' | 'uefi-disk' | 'bios-disk' | 'secure-boot' | 'slot-b';
-
-/** A variant file, as variants/variant.schema.json describes it (snake_case as written). */
-export interface Variant {
-  name: string;
-  description?: string;
-  epoch?: number;
-  os?: { id: string; name: string; pretty_name?: string; version_id?: string; home_url?: string; extra?: Record<string, string> };
-  hostname?: string;
-  iso_label?: string;
-  mirrors?: Record<string, string>;
-  alpine?: { arch: string; keys: string; repositories: Repository[] };
-  packages?: string[];
-  kernel?: { package: string; image: string; cmdline?: string[] };
-  boot?: { efi_stub: PackageFile; systemd_boot: PackageFile; syslinux: { package: string; dir: string }; timeout?: number };
-  initramfs?: { busybox: PackageFile; compression?: 'zstd' | 'gzip'; level?: number; modules?: string[] };
-  root_image?: { format?: 'squashfs' | 'erofs'; level?: number };
-  system?: {
-    init?: 'openrc' | 'busybox';
-    services?: Record<string, string[]>;
-    users?: UserDefinition[];
-    console?: { serial?: string; baud?: number; serial_only?: boolean };
-    overlays?: string[];
-  };
-  signing?: { certificate: string; key?: string; enroll?: string };
-  tests?: { scenarios?: Scenario[]; commands?: TestCommand[] };
-  steps?: Record<string, StepDefinition>;
-}
+/** A variant file, as variants/variant.schema.json describes it (snake_case as written): the type is derived from the schema. */
+export type { Variant };
+export type StepDefinition = NonNullable<Variant['steps']>[string];
+export type PackageFile = NonNullable<Variant['boot']>['efi_stub'];
+export type Repository = NonNullable<Variant['alpine']>['repositories'][number];
+export type UserDefinition = NonNullable<NonNullable<Variant['system']>['users']>[number];
+export type TestCommand = NonNullable<NonNullable<Variant['tests']>['commands']>[number];
+export type Scenario = NonNullable<NonNullable<Variant['tests']>['scenarios']>[number];
 
 export interface LoadedVariant {
   variant: Variant;
@@ -78,18 +23,6 @@ export interface LoadedVariant {
   /** Project root: the directory holding variants/ (declared files are relative to it). */
   root: string;
   source: YamlSource;
-}
-
-const SCHEMA_PATH = fileURLToPath(new URL('../../variants/variant.schema.json', import.meta.url));
-let schema: Schema | undefined;
-
-async function variantSchema(): Promise<Schema> {
-  // From dist/compile/ the schema is two levels up; from compile/ (tests) one.
-  if (!schema) {
-    const path = existsSync(SCHEMA_PATH) ? SCHEMA_PATH : fileURLToPath(new URL('../variants/variant.schema.json', import.meta.url));
-    schema = JSON.parse(await readFile(path, 'utf8')) as Schema;
-  }
-  return schema;
 }
 
 /** The project root for a start directory: the nearest ancestor holding a variants/ directory. */
@@ -135,7 +68,7 @@ export async function loadVariant(target: string, cwd = process.cwd()): Promise<
   const display = file.startsWith(root + '/') ? file.slice(root.length + 1) : file;
   const source = await YamlSource.read(file, display);
   const value = source.value();
-  checkAgainstSchema(value, await variantSchema(), source);
+  checkAgainstSchema(value, VARIANT_SCHEMA, source);
   const variant = value as Variant;
   const expected = basename(file).replace(/\.ya?ml$/, '');
   if (variant.name !== expected && basename(dirname(file)) === 'variants') {
