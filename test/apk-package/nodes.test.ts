@@ -3,6 +3,7 @@
 // leaves no cache entry.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
@@ -121,6 +122,27 @@ describe('apk nodes through the engine', () => {
       }
     } finally {
       rmSync(evilDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a package shorter than the lock declares fails its fetch node at once, naming the package first (HTTP and file mirrors)', async () => {
+    const p = pkg('syslinux');
+    const path = `/v3.23/main/x86_64/syslinux-${p.version}.apk`;
+    const declared = { ...p, size: p.size + 100 };
+    for (const url of [repoUrl, pathToFileURL(mirror.repoDir).toString()]) {
+      const requestsBefore = server.requests.length;
+      await withSession(async (session) => {
+        const started = performance.now();
+        const result = await build(session, packageNodes(declared, url), { jobs: 2 });
+        const fetch = result.outcomes.get(`apk-fetch:syslinux@${p.version}`)!;
+        expect(fetch.status).toBe('failed');
+        expect(fetch.error!.message).toContain(`syslinux-${p.version}: ${url}/syslinux-${p.version}.apk: got ${p.size} bytes, the index declares ${p.size + 100}`);
+        expect(fetch.error!.message).not.toContain('attempts');
+        // An integrity failure is final: no backoff (the first retry would wait 500 ms).
+        expect(performance.now() - started).toBeLessThan(2000);
+      });
+      const fetched = server.requests.slice(requestsBefore).filter((r) => r === path);
+      expect(fetched).toHaveLength(url === repoUrl ? 1 : 0);
     }
   }, 120_000);
 

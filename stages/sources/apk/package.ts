@@ -654,6 +654,7 @@ export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
       const { url } = ctx.unkeyed as { url: string };
       const target = join(ctx.out, fileName);
       await download(joinLocation(url, fileName), target, {
+        subject: `${options.name}-${options.version}`,
         maxBytes: options.size,
         exactSize: true,
         signal: ctx.signal,
