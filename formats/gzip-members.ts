@@ -122,16 +122,18 @@ function decodeWithin(buf: Buffer, offset: number, label: string, limit: number,
 
 /**
  * Every member of an in-memory gzip stream, decoded. The buffer must hold the whole stream;
- * together the members may decompress to `maxUnpackedBytes`.
+ * together the members may decompress to `maxUnpackedBytes`. `from`: the offset of the first
+ * member to decode (the members before it are left alone).
  */
 export function splitGzipMembers(
   buf: Buffer,
   label = 'gzip stream',
   maxUnpackedBytes = DEFAULT_MAX_UNPACKED_BYTES,
+  from = 0,
 ): DecodedGzipMember[] {
   if (buf.length === 0) throw new GzipFormatError(`${label}: empty input, expected gzip data`, 0);
   const members: DecodedGzipMember[] = [];
-  let offset = 0;
+  let offset = from;
   let used = 0;
   while (offset < buf.length) {
     const member = decodeWithin(buf, offset, label, maxUnpackedBytes, used);

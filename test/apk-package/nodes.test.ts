@@ -1,7 +1,7 @@
 // The apk-index, apk-fetch and apk-unpack nodes run by the real engine against the demo mirror
 // served on 127.0.0.1: built, cached, early cutoff on an unchanged index, and a refused package
 // leaves no cache entry.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,10 +41,11 @@ function pkg(name: string): IndexPackage {
   return mirror.packages.find((p) => p.name === name)!;
 }
 
-function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl): NodeSpec[] {
+function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl, maxUnpackedBytes?: number): NodeSpec[] {
   const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
   const fetch = apkFetchNode({ ...expected, repositoryUrl: url, keysDir: DEMO_KEYS_DIR });
-  return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR })];
+  const limit = maxUnpackedBytes === undefined ? {} : { maxUnpackedBytes };
+  return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR, ...limit })];
 }
 
 async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
@@ -144,6 +145,55 @@ describe('apk nodes through the engine', () => {
       const fetched = server.requests.slice(requestsBefore).filter((r) => r === path);
       expect(fetched).toHaveLength(url === repoUrl ? 1 : 0);
     }
+  }, 120_000);
+
+  it('a decompression bomb fails its unpack node, naming the package: nothing of it is cached or left behind', async () => {
+    const bombDir = mkdtempSync(join(fixturesDir(), '.bomb-mirror-'));
+    try {
+      const bomb = await buildApk(
+        {
+          name: 'bomb',
+          version: '1-r0',
+          description: 'declares 1 KiB, unpacks 64 MiB',
+          url: 'https://example.invalid',
+          license: 'MIT',
+          epoch: 1767225600,
+          files: [{ path: 'zeros', type: 'file', mode: 0o644, content: Buffer.alloc(64 << 20) }],
+        },
+        { editPkgInfo: (text) => text.replace(/^size = \d+$/m, 'size = 1024') },
+      );
+      writeFileSync(join(bombDir, bomb.fileName), bomb.bytes);
+      const graph = packageNodes({ name: 'bomb', version: '1-r0', size: bomb.bytes.length, checksum: bomb.checksum }, pathToFileURL(bombDir).toString());
+      await withSession(async (session) => {
+        const result = await build(session, graph, { jobs: 2 });
+        // The download is what the index lists, signed: the fetch node keeps it.
+        expect(result.outcomes.get('apk-fetch:bomb@1-r0')!.status).toBe('built');
+        const unpack = result.outcomes.get('apk:bomb@1-r0')!;
+        expect(unpack.status).toBe('failed');
+        expect(unpack.path).toBeUndefined();
+        expect(unpack.error!.message).toMatch(/bomb-1-r0: the data member unpacks to more than \d+ bytes, past what its declared installed size of 1024 bytes allows/);
+        // The engine discarded the work area; nothing else was written.
+        expect(readdirSync(join(session.cacheDir, 'tmp'))).toEqual([]);
+      });
+    } finally {
+      rmSync(bombDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("the variant's ceiling reaches the unpack node and its key", async () => {
+    const p = pkg('linux-lts');
+    const [, lowered] = packageNodes(p, repoUrl, 8 << 20);
+    const [, standard] = packageNodes(p);
+    expect((lowered!.params as { maxUnpackedBytes: number }).maxUnpackedBytes).toBe(8 << 20);
+    expect((standard!.params as { maxUnpackedBytes: number }).maxUnpackedBytes).toBe(2 * 1024 ** 3);
+    await withSession(async (session) => {
+      const result = await build(session, packageNodes(p, repoUrl, 8 << 20), { jobs: 2 });
+      const unpack = result.outcomes.get(`apk:linux-lts@${p.version}`)!;
+      expect(unpack.status).toBe('failed');
+      expect(unpack.error!.message).toMatch(
+        /linux-lts-6\.1\.192-r3: \.PKGINFO declares an installed size of \d+ bytes, more than the 8388608 bytes a package may unpack to \(alpine\.max_unpacked_size in the variant\)/,
+      );
+    });
   }, 120_000);
 
   it('a mirror that sends more than the declared size fails the fetch node', async () => {
