@@ -57,6 +57,7 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
       repository: repo.name,
       url: locate(symbolic, mirrors),
       keysDir,
+      maxUnpackedBytes: alpine.max_unpacked_size,
     });
     nodes.push(index);
     return { name: repo.name, url: symbolic, indexNode: index.id };
@@ -100,7 +101,7 @@ export async function alpineSource(loaded: LoadedVariant, config: BuildConfig, m
     const repositoryUrl = locate(repositories.find((r) => r.name === p.repository)!.url, mirrors);
     const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
     const fetch = apkFetchNode({ ...expected, repositoryUrl, keysDir });
-    const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir });
+    const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir, maxUnpackedBytes: alpine.max_unpacked_size });
     nodes.push(fetch, unpack);
     unpackIds.set(p.name, unpack.id);
     fetchIds.set(p.name, fetch.id);

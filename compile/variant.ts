@@ -52,7 +52,7 @@ export interface Variant {
   hostname?: string;
   iso_label?: string;
   mirrors?: Record<string, string>;
-  alpine?: { arch: string; keys: string; repositories: Repository[] };
+  alpine?: { arch: string; keys: string; repositories: Repository[]; max_unpacked_size?: number };
   packages?: string[];
   kernel?: { package: string; image: string; cmdline?: string[] };
   boot?: { efi_stub: PackageFile; systemd_boot: PackageFile; syslinux: { package: string; dir: string }; timeout?: number };
