@@ -181,4 +181,18 @@ describe('trusted keys', () => {
     writeFileSync(join(empty, 'broken.rsa.pub'), 'not a key');
     await expect(loadTrustedKeys(empty)).rejects.toThrow(/broken\.rsa\.pub: not a PEM public key/);
   });
+
+  it('names the directory as the caller shows it (project-relative), never the absolute path', async () => {
+    const refused = (promise: Promise<unknown>): Promise<Error> => promise.then(() => new Error('expected a refusal'), (e: Error) => e);
+    const missing = await refused(loadTrustedKeys(join(work, 'missing'), 'variants/keys/missing'));
+    expect(missing.message).toBe('cannot read the trusted-keys directory variants/keys/missing: it does not exist');
+    const broken = join(work, 'broken-keys');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'broken.rsa.pub'), 'not a key');
+    const error = await refused(loadTrustedKeys(broken, 'variants/keys/broken'));
+    expect(error.message).toMatch(/^variants\/keys\/broken\/broken\.rsa\.pub: not a PEM public key/);
+    for (const e of [missing, error]) expect(e.message).not.toContain(work);
+    const keys = await loadTrustedKeys(join(projectRoot(), DEMO_KEYS_DIR), DEMO_KEYS_DIR);
+    expect(keys.source).toBe(DEMO_KEYS_DIR);
+  });
 });

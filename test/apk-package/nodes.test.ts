@@ -13,7 +13,7 @@ import { apkIndexNode } from '../../stages/sources/apk/index-file.js';
 import { apkFetchNode, apkUnpackNode } from '../../stages/sources/apk/package.js';
 import { buildApk } from '../fixtures/alpine/abuild.js';
 import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
+import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../fixtures/alpine/signer.js';
 import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
 import { StaticHttpServer } from '../fixtures/http-server.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
@@ -194,6 +194,32 @@ describe('apk nodes through the engine', () => {
         /linux-lts-6\.1\.192-r3: \.PKGINFO declares an installed size of \d+ bytes, more than the 8388608 bytes a package may unpack to \(alpine\.max_unpacked_size in the variant\)/,
       );
     });
+  }, 120_000);
+
+  it('trust errors name the keys directory relative to the project root, never the machine path', async () => {
+    mkdirSync(join(project, 'variants/keys/empty'), { recursive: true });
+    const strangerDir = mkdtempSync(join(fixturesDir(), '.stranger-mirror-'));
+    try {
+      const signed = await buildApk(
+        { name: 'stranger', version: '1-r0', description: 'signed by an unknown key', url: 'https://example.invalid', license: 'MIT', epoch: 1767225600, files: [] },
+        { signers: [generateSigner('mallory-00000000.rsa.pub').signer] },
+      );
+      writeFileSync(join(strangerDir, signed.fileName), signed.bytes);
+      const graph = [
+        apkIndexNode({ repository: 'main', url: repoUrl, keysDir: 'variants/keys/empty' }),
+        ...packageNodes({ name: 'stranger', version: '1-r0', size: signed.bytes.length, checksum: signed.checksum }, pathToFileURL(strangerDir).toString()),
+      ];
+      await withSession(async (session) => {
+        const result = await build(session, graph, { jobs: 2, keepGoing: true });
+        const index = result.outcomes.get('apk-index:main')!.error!.message;
+        expect(index).toContain("no *.rsa.pub keys in variants/keys/empty: put the repository's public keys there");
+        const fetch = result.outcomes.get('apk-fetch:stranger@1-r0')!.error!.message;
+        expect(fetch).toContain(`is signed by mallory-00000000.rsa.pub, which is not among the trusted keys (${demoSigner().keyName} from ${DEMO_KEYS_DIR})`);
+        for (const message of [index, fetch]) expect(message).not.toContain(project);
+      });
+    } finally {
+      rmSync(strangerDir, { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('a mirror that sends more than the declared size fails the fetch node', async () => {

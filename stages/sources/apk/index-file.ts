@@ -183,7 +183,7 @@ export function apkIndexNode(options: ApkIndexNodeOptions): NodeSpec {
         baseDir: ctx.root,
         log: (line) => ctx.log(line),
       });
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
       const index = await readApkIndexPath(file, keys, location, { maxUnpackedBytes });
       await writeFile(join(ctx.out, 'APKINDEX'), index.text);
       await writeFile(join(ctx.out, 'DESCRIPTION'), `${index.description}\n`);

@@ -693,7 +693,7 @@ export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
         baseDir: ctx.root,
         log: (line) => ctx.log(line),
       });
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
       const { signedBy } = await verifyApkHead({ apkPath: target, expected: options, keys });
       ctx.log(`${fileName}: ${options.size} bytes, control checksum matches the index, signed by ${signedBy}`);
     },
@@ -734,7 +734,7 @@ export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
     params: { ...expected, maxUnpackedBytes },
     description: `verify and unpack ${fileName}`,
     async run(ctx) {
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
       const result = await unpackApk({
         apkPath: join(ctx.dep('download'), fileName),
         expected,
