@@ -17,7 +17,15 @@ import {
 import { readBody, readTar, TarFormatError } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
 import { download, joinLocation } from '../download.js';
-import { BadSignatureError, loadTrustedKeys, readSignatureSegment, verifyApkSignatures, type ApkSignature, type SignatureScheme, type TrustedKeys } from './trust.js';
+import {
+  BadSignatureError,
+  loadTrustedKeys,
+  readSignatureSegment,
+  verifyApkSignatures,
+  type ApkSignature,
+  type SignatureScheme,
+  type TrustedKeys,
+} from './trust.js';
 import { CEILING_KEY, DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES, INDEX_MAX_UNPACKED_BYTES } from './unpack-limits.js';
 
 export interface ApkIndexFile {
@@ -78,13 +86,15 @@ export async function readApkIndexFile(
   try {
     signature = verifyApkSignatures(keys, signatures, signed, source);
   } catch (err) {
-    if (err instanceof BadSignatureError) throwIfTruncated(bytes, first!.end, source);
+    if (err instanceof BadSignatureError && first) throwIfTruncated(bytes, first.end, source);
     throw err;
   }
 
+  // Verified, so the first member was a signature segment: the index proper follows it.
+  const from = first!.end;
   let members: DecodedGzipMember[];
   try {
-    members = splitGzipMembers(bytes, source, limit, first!.end);
+    members = splitGzipMembers(bytes, source, limit, from);
   } catch (err) {
     if (err instanceof GzipSizeLimitError) {
       const raise = limit < INDEX_MAX_UNPACKED_BYTES

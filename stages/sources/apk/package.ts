@@ -231,8 +231,16 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
   }
   const tooLarge = (limit: number): never =>
     limit >= ceiling
-      ? reject('unpacked-size', `the data member unpacks to more than ${ceiling} bytes, the most a package may unpack to (${CEILING_KEY} in the variant): raise it if this package is really that large`)
-      : reject('unpacked-size', `the data member unpacks to more than ${limit} bytes, past what its declared installed size of ${declared} bytes allows (.PKGINFO size): refusing a possible decompression bomb`);
+      ? reject(
+          'unpacked-size',
+          `the data member unpacks to more than ${ceiling} bytes, the most a package may unpack to ` +
+            `(${CEILING_KEY} in the variant): raise it if this package is really that large`,
+        )
+      : reject(
+          'unpacked-size',
+          `the data member unpacks to more than ${limit} bytes, past what its declared installed size of ${declared} bytes ` +
+            'allows (.PKGINFO size): refusing a possible decompression bomb',
+        );
 
   const rootDir = join(outDir, 'root');
   await mkdir(rootDir, { mode: 0o755 });
