@@ -55,6 +55,7 @@ export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineS
       repository: repo.name,
       url: locate(symbolic, mirrors),
       keysDir,
+      maxUnpackedBytes: alpine.max_unpacked_size,
     });
     const mirror = repo.mirror;
     const unlocated = mirrors[mirror]
@@ -75,7 +76,7 @@ export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineS
     const repositoryUrl = locate(repositories.find((r) => r.name === p.repository)!.url, mirrors);
     const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
     const fetch = apkFetchNode({ ...expected, repositoryUrl, keysDir });
-    const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir });
+    const unpack = apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir, maxUnpackedBytes: alpine.max_unpacked_size });
     nodes.push({ ...fetch, hints: keyHints }, { ...unpack, hints: keyHints });
     unpackIds.set(p.name, unpack.id);
     fetchIds.set(p.name, fetch.id);

@@ -76,6 +76,11 @@ export const VARIANT_SCHEMA = {
           description: 'in priority order',
           items: { $ref: '#/$defs/repository' },
         },
+        max_unpacked_size: {
+          type: 'integer',
+          minimum: 1048576,
+          description: 'the most, in bytes, any one package or index may unpack to (default 2147483648, 2 GiB); packages are also held to their declared installed size',
+        },
       },
     },
     packages: {

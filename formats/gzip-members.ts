@@ -2,6 +2,8 @@
 // APK signatures are taken over compressed bytes: a package's signature covers its 2nd member
 // (the control segment), an APKINDEX's covers everything from its 2nd member to EOF. So we must
 // know exactly where each member starts and ends, which zlib's multi-member gunzip hides.
+// Every decode is bounded: a few KiB of deflate data can expand a thousandfold (a decompression
+// bomb), and these members are decoded in memory.
 import { open } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 
@@ -32,6 +34,22 @@ export class GzipFormatError extends Error {
   }
 }
 
+/** The members decompress to more than the caller allows (a decompression bomb, or just too big). */
+export class GzipSizeLimitError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+    /** The limit, in decompressed bytes, that was passed. */
+    readonly limit: number,
+  ) {
+    super(message);
+    this.name = 'GzipSizeLimitError';
+  }
+}
+
+/** What an in-memory decode may produce when the caller names no limit. */
+export const DEFAULT_MAX_UNPACKED_BYTES = 64 << 20;
+
 /** The bytes end in the middle of a member. */
 export class GzipTruncatedError extends GzipFormatError {
   constructor(message: string, offset: number) {
@@ -47,15 +65,24 @@ const FCOMMENT = 16;
 
 /**
  * Decodes the member that starts at `offset`. Throws GzipTruncatedError when `buf` ends inside
- * it (read more and retry, or report truncation if `buf` was the whole input).
+ * it (read more and retry, or report truncation if `buf` was the whole input), and
+ * GzipSizeLimitError when it decompresses to more than `maxUnpackedBytes`.
  */
-export function decodeGzipMember(buf: Buffer, offset: number, label = 'gzip stream'): DecodedGzipMember {
+export function decodeGzipMember(
+  buf: Buffer,
+  offset: number,
+  label = 'gzip stream',
+  maxUnpackedBytes = DEFAULT_MAX_UNPACKED_BYTES,
+): DecodedGzipMember {
   const deflateStart = parseGzipHeader(buf, offset, label);
   let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
-    inflated = inflateRawSync(buf.subarray(deflateStart), { info: true }) as unknown as typeof inflated;
+    // zlib stops inflating once the output would pass maxOutputLength: the bomb never lands in memory.
+    const options = { info: true, maxOutputLength: Math.max(1, maxUnpackedBytes) };
+    inflated = inflateRawSync(buf.subarray(deflateStart), options) as unknown as typeof inflated;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw sizeLimit(label, offset, maxUnpackedBytes);
     if (code === 'Z_BUF_ERROR') {
       throw new GzipTruncatedError(`${label}: data ends inside the gzip member at byte ${offset}`, offset);
     }
@@ -69,6 +96,7 @@ export function decodeGzipMember(buf: Buffer, offset: number, label = 'gzip stre
     throw new GzipTruncatedError(`${label}: data ends inside the trailer of the gzip member at byte ${offset}`, offset);
   }
   const data = inflated.buffer;
+  if (data.length > maxUnpackedBytes) throw sizeLimit(label, offset, maxUnpackedBytes);
   const crc = buf.readUInt32LE(trailer);
   const isize = buf.readUInt32LE(trailer + 4);
   if (crc32(data) !== crc) throw new GzipFormatError(`${label}: CRC mismatch in the gzip member at byte ${offset}`, offset);
@@ -78,14 +106,39 @@ export function decodeGzipMember(buf: Buffer, offset: number, label = 'gzip stre
   return { start: offset, end: trailer + 8, deflateStart, uncompressedSize: data.length, data };
 }
 
-/** Every member of an in-memory gzip stream, decoded. The buffer must hold the whole stream. */
-export function splitGzipMembers(buf: Buffer, label = 'gzip stream'): DecodedGzipMember[] {
+function sizeLimit(label: string, offset: number, limit: number): GzipSizeLimitError {
+  return new GzipSizeLimitError(`${label}: unpacks to more than ${limit} bytes (gzip member at byte ${offset})`, offset, limit);
+}
+
+/** Decodes one member within what is left of a limit shared by several members. */
+function decodeWithin(buf: Buffer, offset: number, label: string, limit: number, used: number): DecodedGzipMember {
+  try {
+    return decodeGzipMember(buf, offset, label, limit - used);
+  } catch (err) {
+    if (err instanceof GzipSizeLimitError) throw sizeLimit(label, offset, limit);
+    throw err;
+  }
+}
+
+/**
+ * Every member of an in-memory gzip stream, decoded. The buffer must hold the whole stream;
+ * together the members may decompress to `maxUnpackedBytes`. `from`: the offset of the first
+ * member to decode (the members before it are left alone).
+ */
+export function splitGzipMembers(
+  buf: Buffer,
+  label = 'gzip stream',
+  maxUnpackedBytes = DEFAULT_MAX_UNPACKED_BYTES,
+  from = 0,
+): DecodedGzipMember[] {
   if (buf.length === 0) throw new GzipFormatError(`${label}: empty input, expected gzip data`, 0);
   const members: DecodedGzipMember[] = [];
-  let offset = 0;
+  let offset = from;
+  let used = 0;
   while (offset < buf.length) {
-    const member = decodeGzipMember(buf, offset, label);
+    const member = decodeWithin(buf, offset, label, maxUnpackedBytes, used);
     members.push(member);
+    used += member.uncompressedSize;
     offset = member.end;
   }
   return members;
@@ -95,14 +148,16 @@ export function splitGzipMembers(buf: Buffer, label = 'gzip stream'): DecodedGzi
  * Decodes the first `count` members of a gzip file without reading the rest (an .apk's
  * signature and control members are a few KiB; its data member may be 100 MB). `head` holds
  * the file's bytes up to the end of the last member returned (signatures are over those bytes).
+ * `maxBytes` bounds the compressed bytes read, `maxUnpackedBytes` what the members decompress to.
  */
 export async function readLeadingGzipMembers(
   path: string,
   count: number,
-  options: { label?: string; maxBytes?: number } = {},
+  options: { label?: string; maxBytes?: number; maxUnpackedBytes?: number } = {},
 ): Promise<{ members: DecodedGzipMember[]; fileSize: number; head: Buffer }> {
   const label = options.label ?? path;
   const maxBytes = options.maxBytes ?? 64 << 20;
+  const maxUnpacked = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   const handle = await open(path, 'r');
   try {
     const fileSize = (await handle.stat()).size;
@@ -114,6 +169,7 @@ export async function readLeadingGzipMembers(
       try {
         const members: DecodedGzipMember[] = [];
         let offset = 0;
+        let used = 0;
         while (members.length < count) {
           if (offset >= head.length) {
             if (head.length < fileSize) throw new GzipTruncatedError('need more', offset);
@@ -122,8 +178,9 @@ export async function readLeadingGzipMembers(
               offset,
             );
           }
-          const member = decodeGzipMember(head, offset, label);
+          const member = decodeWithin(head, offset, label, maxUnpacked, used);
           members.push(member);
+          used += member.uncompressedSize;
           offset = member.end;
         }
         return { members, fileSize, head: head.subarray(0, offset) };

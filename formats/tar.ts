@@ -45,6 +45,20 @@ export interface TarEntry extends TarHeader {
   body: AsyncIterable<Buffer>;
 }
 
+/** The archive is longer than the caller allows (TarReadOptions.maxBytes): a decompression bomb, or just too big. */
+export class TarSizeLimitError extends Error {
+  constructor(
+    message: string,
+    /** Where the archive would pass the limit. */
+    readonly offset: number,
+    /** The limit, in archive bytes, that applied there. */
+    readonly limit: number,
+  ) {
+    super(message);
+    this.name = 'TarSizeLimitError';
+  }
+}
+
 /** The archive is malformed (bad checksum, bad number, truncated, unknown entry type). */
 export class TarFormatError extends Error {
   constructor(
@@ -65,6 +79,13 @@ export interface TarReadOptions {
   allowMissingEnd?: boolean;
   /** Names the archive in error messages (`busybox-1.36.1-r2.apk data`). */
   label?: string;
+  /**
+   * Refuse an archive longer than this many bytes (headers, bodies, padding and end blocks). Checked
+   * before a body is read, so nothing of an entry that would pass it is handed out. A function is
+   * asked with the number of entries so far (the one being checked included): the limit may grow
+   * per entry. Throws TarSizeLimitError.
+   */
+  maxBytes?: number | ((entries: number) => number);
 }
 
 export type TarSource = Buffer | Uint8Array | AsyncIterable<Uint8Array> | Readable;
@@ -81,6 +102,13 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
   let longName: string | undefined;
   let longLink: string | undefined;
   let extensionPending = false;
+  let entries = 0;
+  const limit = options.maxBytes;
+  const within = (end: number, count: number, what: string): void => {
+    if (limit === undefined) return;
+    const max = typeof limit === 'number' ? limit : limit(count);
+    if (end > max) throw new TarSizeLimitError(`${where}unpacks to more than ${max} bytes (${what} byte ${end})`, end, max);
+  };
 
   for (;;) {
     const offset = input.position;
@@ -93,7 +121,7 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
     if (block.length < TAR_BLOCK) fail(`archive ends inside a header (${block.length} of 512 bytes)`, offset);
     if (isZeroBlock(block)) {
       if (extensionPending) fail('end-of-archive right after an extended header', offset);
-      await drainTrailer(input, fail);
+      await drainTrailer(input, fail, (end) => within(end, entries, 'end-of-archive blocks reach'));
       return;
     }
 
@@ -103,6 +131,7 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
 
     if (raw.typeflag === 'x' || raw.typeflag === 'g' || raw.typeflag === 'L' || raw.typeflag === 'K') {
       if (bodySize > 16 << 20) fail(`extended header of ${bodySize} bytes is implausibly large`, offset);
+      within(offset + TAR_BLOCK + paddedSize, entries, 'an extended header ends at');
       const data = await input.read(paddedSize);
       if (data.length < paddedSize) fail('archive ends inside an extended header', offset);
       const content = data.subarray(0, bodySize);
@@ -146,6 +175,8 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
     longLink = undefined;
     extensionPending = false;
 
+    entries++;
+    within(offset + TAR_BLOCK + roundUp(wireSize), entries, `entry ${JSON.stringify(header.path)} ends at`);
     const body = new EntryBody(input, wireSize, roundUp(wireSize), offset, header.path, fail);
     yield { ...header, body };
     await body.finish();
@@ -333,11 +364,13 @@ function isZeroBlock(block: Buffer): boolean {
 }
 
 /** After the first zero block only zero blocks may follow (GNU tar pads to 10 KiB records). */
-async function drainTrailer(input: ByteReader, fail: Fail): Promise<void> {
+async function drainTrailer(input: ByteReader, fail: Fail, within: (end: number) => void): Promise<void> {
+  within(input.position);
   for (;;) {
     const offset = input.position;
     const chunk = await input.read(64 * TAR_BLOCK);
     if (chunk.length === 0) return;
+    within(input.position);
     for (let i = 0; i < chunk.length; i++) {
       if (chunk[i] !== 0) fail('data after the end-of-archive blocks', offset + i);
     }

@@ -1,6 +1,12 @@
 // Downloads for source nodes: http(s) and file URLs (and project-relative paths), with
-// connect/idle timeouts, retries with exponential backoff on transient failures, a size limit,
-// and atomic placement (temp file, then rename). Every error names the URL.
+// connect/idle timeouts, retries with exponential backoff on transport failures, a size limit,
+// and atomic placement (temp file, then rename). Every error names what is downloaded (when the
+// caller says) and the URL.
+//
+// Only transport failures are retried: a refused or reset connection, a timeout, a 5xx, a body
+// cut short before its Content-Length. A complete answer that is wrong (a 404, a file of another
+// size than the index declares, from a server or a file mirror) is final: asking again gets the
+// same bytes, and retrying it only hides the problem behind seconds of backoff.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { get as httpGet, type IncomingMessage } from 'node:http';
@@ -15,7 +21,7 @@ export class DownloadError extends Error {
   constructor(
     message: string,
     readonly url: string,
-    /** Worth another attempt (a timeout, a reset, a 5xx), as opposed to a 404 or a size violation. */
+    /** A transport failure, worth another attempt (a timeout, a reset, a 5xx), as opposed to a 404 or a wrong size. */
     readonly transient: boolean,
   ) {
     super(message);
@@ -23,6 +29,8 @@ export class DownloadError extends Error {
 }
 
 export interface DownloadOptions {
+  /** What is downloaded (`busybox-1.36.1-r2`): the first words of every error and retry line. */
+  subject?: string;
   /** No response headers (or no data for a while) after this long: the attempt fails. Default 30 s. */
   timeoutMs?: number;
   /** Further attempts after a transient failure. Default 3. */
@@ -46,6 +54,7 @@ export function joinLocation(base: string, name: string): string {
 export async function download(location: string, dest: string, options: DownloadOptions = {}): Promise<void> {
   const retries = options.retries ?? 3;
   let delay = options.backoffMs ?? 500;
+  const named = (message: string): string => (options.subject ? `${options.subject}: ${message}` : message);
   for (let attempt = 0; ; attempt++) {
     try {
       await attemptDownload(location, dest, options);
@@ -53,9 +62,10 @@ export async function download(location: string, dest: string, options: Download
     } catch (err) {
       const e = err instanceof DownloadError ? err : new DownloadError(`${location}: ${(err as Error).message}`, location, true);
       if (!e.transient || attempt >= retries || options.signal?.aborted) {
-        throw attempt > 0 ? new DownloadError(`${e.message} (after ${attempt + 1} attempts)`, location, e.transient) : e;
+        const after = attempt > 0 ? ` (after ${attempt + 1} attempts)` : '';
+        throw new DownloadError(named(e.message) + after, location, e.transient);
       }
-      options.log?.(`${e.message}; retrying in ${delay} ms (attempt ${attempt + 2} of ${retries + 1})`);
+      options.log?.(`${named(e.message)}; retrying in ${delay} ms (attempt ${attempt + 2} of ${retries + 1})`);
       await sleep(delay, options.signal);
       delay *= 2;
     }
@@ -78,8 +88,10 @@ async function attemptDownload(location: string, dest: string, options: Download
   });
   try {
     await pipeline(source, counter, createWriteStream(temp), { signal: options.signal });
+    // The transfer completed (a body cut short of its Content-Length fails the pipeline above,
+    // as a transport error): a size that still differs is the file's, and final.
     if (options.exactSize && limit !== undefined && received !== limit) {
-      throw new DownloadError(`${location}: got ${received} bytes, the index declares ${limit}`, location, received < limit);
+      throw new DownloadError(`${location}: got ${received} bytes, the index declares ${limit}`, location, false);
     }
     await rename(temp, dest);
   } catch (err) {

@@ -8,6 +8,7 @@ import {
   crc32,
   decodeGzipMember,
   GzipFormatError,
+  GzipSizeLimitError,
   GzipTruncatedError,
   readLeadingGzipMembers,
   splitGzipMembers,
@@ -66,6 +67,35 @@ describe('gzip members', () => {
     expect(fileSize).toBe(head.length + big.length);
     writeFileSync(file, head.subarray(0, head.length - 3));
     await expect(readLeadingGzipMembers(file, 2)).rejects.toThrow(GzipTruncatedError);
+  });
+
+  it('refuses a member that unpacks past the limit: a real 64 MiB gzip bomb, in memory and from a file', async () => {
+    const bomb = gzip(Buffer.alloc(64 << 20), ['-n', '-9']);
+    expect(bomb.length).toBeLessThan(128 << 10);
+    const error = (() => {
+      try {
+        decodeGzipMember(bomb, 0, 'bomb.gz', 1 << 20);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(GzipSizeLimitError);
+    expect((error as GzipSizeLimitError).limit).toBe(1 << 20);
+    expect((error as Error).message).toBe('bomb.gz: unpacks to more than 1048576 bytes (gzip member at byte 0)');
+    // An in-memory decode allows 64 MiB unless told otherwise (inclusive: the bomb is exactly that).
+    expect(decodeGzipMember(bomb, 0).data.length).toBe(64 << 20);
+    expect(() => splitGzipMembers(Buffer.concat([gzip('x'), bomb]), 'two.gz', 32 << 20)).toThrow(
+      'two.gz: unpacks to more than 33554432 bytes (gzip member at byte',
+    );
+
+    // Leading members of a file: the limit counts every member returned.
+    const file = join(work, 'bomb-head.gz');
+    writeFileSync(file, Buffer.concat([gzip('sig'), bomb, gzip('data')]));
+    await expect(readLeadingGzipMembers(file, 2, { label: 'evil.apk', maxUnpackedBytes: 16 << 20 })).rejects.toThrow(GzipSizeLimitError);
+    await expect(readLeadingGzipMembers(file, 2, { label: 'evil.apk', maxUnpackedBytes: 16 << 20 })).rejects.toThrow(
+      'evil.apk: unpacks to more than 16777216 bytes (gzip member at byte 23)',
+    );
+    expect((await readLeadingGzipMembers(file, 1, { maxUnpackedBytes: 3 })).members[0].data.toString()).toBe('sig');
   });
 
   it('crc32 matches the gzip trailer', () => {

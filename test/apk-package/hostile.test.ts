@@ -1,8 +1,9 @@
 // Hostile packages, each built as a real .apk, each refused with the right reason, naming the
 // package and entry, and never writing outside the output directory.
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApkPackageError, type ApkRejectReason } from '../../stages/sources/apk/package.js';
 import { unpackApk } from '../../stages/sources/apk/package.js';
@@ -42,7 +43,7 @@ interface Attempt {
 /** Unpacks into <sandbox>/out, where <sandbox> sits three levels below `work`. */
 async function attempt(
   apk: BuiltApk,
-  override: { bytes?: Buffer; size?: number; checksum?: string; name?: string } = {},
+  override: { bytes?: Buffer; size?: number; checksum?: string; name?: string; maxUnpackedBytes?: number } = {},
 ): Promise<Attempt> {
   const sandbox = join(work, `case-${++counter}`, 'a', 'b');
   mkdirSync(join(sandbox, 'out'), { recursive: true });
@@ -59,6 +60,7 @@ async function attempt(
     },
     keys,
     outDir: join(sandbox, 'out'),
+    ...(override.maxUnpackedBytes === undefined ? {} : { maxUnpackedBytes: override.maxUnpackedBytes }),
   }).then(
     () => undefined,
     (e: unknown) => e,
@@ -69,6 +71,15 @@ async function attempt(
   expect(readdirSync(join(sandbox, '..'))).toEqual(['b']);
   expect(readdirSync(join(sandbox, '..', '..'))).toEqual(['a']);
   return { error, sandbox };
+}
+
+/** Bytes of every regular file below `dir`. */
+function treeBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += statSync(join(entry.parentPath, entry.name)).size;
+  }
+  return total;
 }
 
 function expectReason(error: ApkPackageError, reason: ApkRejectReason, entry?: string): void {
@@ -255,10 +266,79 @@ describe('hostile packages are refused', () => {
     expectReason(error, 'gzip');
   });
 
+  it('a decompression bomb: 1 KiB of declared installed size, 64 MiB unpacked, validly signed', async () => {
+    const apk = await build([...base, { path: 'bomb', type: 'file', mode: 0o644, content: Buffer.alloc(64 << 20) }], {
+      editPkgInfo: (text) => text.replace(/^size = \d+$/m, 'size = 1024'),
+    });
+    expect(apk.members.data[1] - apk.members.data[0]).toBeLessThan(128 << 10); // real gzip, about 64 KiB
+    const { error, sandbox } = await attempt(apk);
+    expectReason(error, 'unpacked-size');
+    expect(error.message).toMatch(
+      /^evil-6\.6\.6-r0: the data member unpacks to more than \d+ bytes, past what its declared installed size of 1024 bytes allows \(\.PKGINFO size\): refusing a possible decompression bomb$/,
+    );
+    // Refused at the entry's header: not one byte of it was written.
+    expect(existsSync(join(sandbox, 'out', 'root', 'bomb'))).toBe(false);
+    expect(treeBytes(join(sandbox, 'out'))).toBeLessThan(64 << 10);
+  });
+
+  it('a control segment that unpacks to 64 MiB', async () => {
+    const apk = await build(base, { editPkgInfo: (text) => text + `# ${'x'.repeat(64 << 20)}\n` });
+    const { error, sandbox } = await attempt(apk);
+    expectReason(error, 'unpacked-size');
+    expect(error.message).toContain('evil-6.6.6-r0: the signature and control segments unpack to more than 16777216 bytes');
+    expect(readdirSync(join(sandbox, 'out'))).toEqual([]);
+  });
+
+  it('a declared installed size over the ceiling, unless the variant raises it', async () => {
+    const apk = await build([...base, { path: 'big', type: 'file', mode: 0o644, content: Buffer.alloc(3 << 20, 7) }]);
+    const { error } = await attempt(apk, { maxUnpackedBytes: 2 << 20 });
+    expectReason(error, 'unpacked-size');
+    expect(error.message).toMatch(
+      /evil-6\.6\.6-r0: \.PKGINFO declares an installed size of \d+ bytes, more than the 2097152 bytes a package may unpack to \(alpine\.max_unpacked_size in the variant\): raise it if this package is really that large/,
+    );
+    // Lying low does not help: the data member is held to the ceiling too.
+    const low = await build([...base, { path: 'big', type: 'file', mode: 0o644, content: Buffer.alloc(3 << 20, 7) }], {
+      editPkgInfo: (text) => text.replace(/^size = \d+$/m, `size = ${2 << 20}`),
+    });
+    expect((await attempt(low, { maxUnpackedBytes: 2 << 20 })).error.message).toContain(
+      'the data member unpacks to more than 2097152 bytes, the most a package may unpack to (alpine.max_unpacked_size in the variant)',
+    );
+  });
+
   it('a .PKGINFO for another package than the index lists', async () => {
     const apk = await build(base, {}, 'evil');
     const { error } = await attempt(apk, { name: 'coreutils' });
     expect(error.reason).toBe('pkginfo');
     expect(error.message).toMatch(/\.PKGINFO is for evil-6\.6\.6-r0, the index says coreutils-6\.6\.6-r0/);
+  });
+});
+
+describe('the unpacked-size bound does not refuse honest packages', () => {
+  it('thousands of symlinks, empty files and hardlinks (du counts nothing for them; tar a header each)', async () => {
+    const files: ApkFileSpec[] = [
+      { path: 'usr/share/zoneinfo', type: 'dir', mode: 0o755 },
+      { path: 'usr/share/zoneinfo/UTC', type: 'file', mode: 0o644, content: 'TZif2' },
+    ];
+    for (let i = 0; i < 1500; i++) {
+      files.push({ path: `usr/share/zoneinfo/link-${i}`, type: 'symlink', mode: 0o777, linkTarget: 'UTC' });
+      files.push({ path: `usr/share/zoneinfo/empty-${i}`, type: 'file', mode: 0o644, content: '' });
+      files.push({ path: `usr/share/zoneinfo/hard-${i}`, type: 'hardlink', mode: 0o644, linkTarget: 'usr/share/zoneinfo/UTC' });
+    }
+    const apk = await build(files, {}, 'tzlinks');
+    // abuild's du-like size: the root, one directory and one 4 KiB block for UTC; the tar holds a
+    // header (and a pax header) for each of the 4,502 entries.
+    expect(apk.installedSize).toBe(3 * 4096);
+    expect(gunzipSync(apk.bytes.subarray(...apk.members.data)).length).toBeGreaterThan(400 * apk.installedSize);
+    const apkPath = join(work, 'honest-links.apk');
+    writeFileSync(apkPath, apk.bytes);
+    const out = join(work, 'honest-links');
+    mkdirSync(out);
+    const result = await unpackApk({
+      apkPath,
+      expected: { name: 'tzlinks', version: apk.version, size: apk.bytes.length, checksum: apk.checksum },
+      keys,
+      outDir: out,
+    });
+    expect(result.stats.entries).toBe(4502);
   });
 });

@@ -139,6 +139,29 @@ describe('fixture indexes', () => {
     expect(index.signedBy).toEqual({ keyName: demoSigner().keyName, scheme: 'RSA256' });
   });
 
+  it('refuses an index that unpacks past its limit; an untrusted one is refused for its signature first', async () => {
+    // 64 MiB of index text (real gzip: about 64 KiB compressed), signed by the demo key.
+    const text = `P:bomb\nV:1-r0\nT:${'x'.repeat(64 << 20)}\n\n`;
+    const bomb = await buildApkIndex(packages, { description: 'x', epoch: EPOCH, text });
+    expect(bomb.length).toBeLessThan(256 << 10);
+    const error = await readApkIndexFile(bomb, demoKeys, 'http://127.0.0.1/bomb/APKINDEX.tar.gz', { maxUnpackedBytes: 16 << 20 }).catch((e) => e);
+    expect(error).toBeInstanceOf(ApkIndexFormatError);
+    expect(error.message).toBe(
+      'http://127.0.0.1/bomb/APKINDEX.tar.gz: unpacks to more than 16777216 bytes (gzip member at byte ' +
+        `${splitGzipMembers(bomb, 'x', 128 << 20)[1].start}); raise alpine.max_unpacked_size in the variant if this index is really that large`,
+    );
+    // Within a raised limit it reads.
+    expect((await readApkIndexFile(bomb, demoKeys, 'idx', { maxUnpackedBytes: 128 << 20 })).text).toBe(text);
+
+    // Signed by a stranger: refused for that, before any of its content is unpacked.
+    const { signer } = generateSigner('stranger-22222222.rsa.pub');
+    const untrusted = await buildApkIndex(packages, { description: 'x', epoch: EPOCH, text, signers: [signer] });
+    await expect(readApkIndexFile(untrusted, demoKeys, 'idx', { maxUnpackedBytes: 1 << 20 })).rejects.toBeInstanceOf(UnknownSigningKeyError);
+    // Unsigned, its first member is the whole index, far more than a signature segment: not signed.
+    const unsigned = await buildApkIndex(packages, { description: 'x', epoch: EPOCH, text, signers: [] });
+    await expect(readApkIndexFile(unsigned, demoKeys, 'idx')).rejects.toBeInstanceOf(MissingSignatureError);
+  });
+
   it('reports a truncated index as such', async () => {
     const bytes = await buildApkIndex(packages, { description: 'x', epoch: EPOCH });
     const error = await readApkIndexFile(bytes.subarray(0, bytes.length - 20), demoKeys, 'idx').catch((e) => e);
@@ -157,5 +180,19 @@ describe('trusted keys', () => {
     await expect(loadTrustedKeys(join(work, 'missing'))).rejects.toBeInstanceOf(TrustStoreError);
     writeFileSync(join(empty, 'broken.rsa.pub'), 'not a key');
     await expect(loadTrustedKeys(empty)).rejects.toThrow(/broken\.rsa\.pub: not a PEM public key/);
+  });
+
+  it('names the directory as the caller shows it (project-relative), never the absolute path', async () => {
+    const refused = (promise: Promise<unknown>): Promise<Error> => promise.then(() => new Error('expected a refusal'), (e: Error) => e);
+    const missing = await refused(loadTrustedKeys(join(work, 'missing'), 'variants/keys/missing'));
+    expect(missing.message).toBe('cannot read the trusted-keys directory variants/keys/missing: it does not exist');
+    const broken = join(work, 'broken-keys');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'broken.rsa.pub'), 'not a key');
+    const error = await refused(loadTrustedKeys(broken, 'variants/keys/broken'));
+    expect(error.message).toMatch(/^variants\/keys\/broken\/broken\.rsa\.pub: not a PEM public key/);
+    for (const e of [missing, error]) expect(e.message).not.toContain(work);
+    const keys = await loadTrustedKeys(join(projectRoot(), DEMO_KEYS_DIR), DEMO_KEYS_DIR);
+    expect(keys.source).toBe(DEMO_KEYS_DIR);
   });
 });

@@ -6,7 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../stages/manifest.js';
+import { parse } from 'yaml';
+import { parseApkIndex } from '../../stages/sources/apk/apkindex.js';
 import { readApkIndexFile } from '../../stages/sources/apk/index-file.js';
+import { resolvePackages } from '../../stages/sources/apk/resolve.js';
 import { ApkPackageError, unpackApk } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
 import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
@@ -81,6 +84,20 @@ describe('the demo mirror', () => {
     expect(index.text).toMatch(/^P:linux-firmware-none\n(?:.*\n)*?p:linux-firmware-any$/m);
     expect(index.text).toMatch(/^P:alpine-base\n(?:.*\n)*?D:alpine-baselayout busybox$/m);
     expect(index.text).toMatch(/^p:\/bin\/sh cmd:.*cmd:busybox=1\.35\.0-r4 .*cmd:sh=1\.35\.0-r4/m);
+  });
+
+  it("resolves the demo variant's package list, which names linux-firmware-none as apk requires", async () => {
+    const index = await readApkIndexFile(readFileSync(mirror.indexPath), keys, mirror.indexPath);
+    const indexes = [parseApkIndex(index.text, { name: 'main', url: REPO_PATH }, mirror.indexPath)];
+    const variant = parse(readFileSync(join(projectRoot(), 'variants', 'demo.yaml'), 'utf8')) as { packages: string[] };
+    const resolved = resolvePackages({ requests: variant.packages, indexes, arch: 'x86_64', label: 'demo' });
+    expect(resolved.packages.map((p) => p.package.name)).toEqual([...mirror.packages.map((p) => p.name)].sort());
+    // linux-firmware-none is linux-firmware-any's only provider, unversioned: apk (>= 2.12.10)
+    // takes it only when asked for.
+    const unnamed = variant.packages.filter((p) => p !== 'linux-firmware-none');
+    expect(() => resolvePackages({ requests: unnamed, indexes, arch: 'x86_64', label: 'demo' })).toThrow(
+      'demo -> linux-lts -> linux-firmware-any: no provider is chosen',
+    );
   });
 
   it('is real APK v2: GNU tar lists a package, all three segments', () => {

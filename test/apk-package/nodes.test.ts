@@ -1,8 +1,9 @@
 // The apk-index, apk-fetch and apk-unpack nodes run by the real engine against the demo mirror
 // served on 127.0.0.1: built, cached, early cutoff on an unchanged index, and a refused package
 // leaves no cache entry.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
@@ -12,7 +13,7 @@ import { apkIndexNode } from '../../stages/sources/apk/index-file.js';
 import { apkFetchNode, apkUnpackNode } from '../../stages/sources/apk/package.js';
 import { buildApk } from '../fixtures/alpine/abuild.js';
 import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
+import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../fixtures/alpine/signer.js';
 import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
 import { StaticHttpServer } from '../fixtures/http-server.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
@@ -40,10 +41,11 @@ function pkg(name: string): IndexPackage {
   return mirror.packages.find((p) => p.name === name)!;
 }
 
-function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl): NodeSpec[] {
+function packageNodes(p: Pick<IndexPackage, 'name' | 'version' | 'size' | 'checksum'>, url = repoUrl, maxUnpackedBytes?: number): NodeSpec[] {
   const expected = { name: p.name, version: p.version, size: p.size, checksum: p.checksum };
   const fetch = apkFetchNode({ ...expected, repositoryUrl: url, keysDir: DEMO_KEYS_DIR });
-  return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR })];
+  const limit = maxUnpackedBytes === undefined ? {} : { maxUnpackedBytes };
+  return [fetch, apkUnpackNode({ ...expected, fetchNode: fetch.id, keysDir: DEMO_KEYS_DIR, ...limit })];
 }
 
 async function withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
@@ -121,6 +123,102 @@ describe('apk nodes through the engine', () => {
       }
     } finally {
       rmSync(evilDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a package shorter than the lock declares fails its fetch node at once, naming the package first (HTTP and file mirrors)', async () => {
+    const p = pkg('syslinux');
+    const path = `/v3.23/main/x86_64/syslinux-${p.version}.apk`;
+    const declared = { ...p, size: p.size + 100 };
+    for (const url of [repoUrl, pathToFileURL(mirror.repoDir).toString()]) {
+      const requestsBefore = server.requests.length;
+      await withSession(async (session) => {
+        const started = performance.now();
+        const result = await build(session, packageNodes(declared, url), { jobs: 2 });
+        const fetch = result.outcomes.get(`apk-fetch:syslinux@${p.version}`)!;
+        expect(fetch.status).toBe('failed');
+        expect(fetch.error!.message).toContain(`syslinux-${p.version}: ${url}/syslinux-${p.version}.apk: got ${p.size} bytes, the index declares ${p.size + 100}`);
+        expect(fetch.error!.message).not.toContain('attempts');
+        // An integrity failure is final: no backoff (the first retry would wait 500 ms).
+        expect(performance.now() - started).toBeLessThan(2000);
+      });
+      const fetched = server.requests.slice(requestsBefore).filter((r) => r === path);
+      expect(fetched).toHaveLength(url === repoUrl ? 1 : 0);
+    }
+  }, 120_000);
+
+  it('a decompression bomb fails its unpack node, naming the package: nothing of it is cached or left behind', async () => {
+    const bombDir = mkdtempSync(join(fixturesDir(), '.bomb-mirror-'));
+    try {
+      const bomb = await buildApk(
+        {
+          name: 'bomb',
+          version: '1-r0',
+          description: 'declares 1 KiB, unpacks 64 MiB',
+          url: 'https://example.invalid',
+          license: 'MIT',
+          epoch: 1767225600,
+          files: [{ path: 'zeros', type: 'file', mode: 0o644, content: Buffer.alloc(64 << 20) }],
+        },
+        { editPkgInfo: (text) => text.replace(/^size = \d+$/m, 'size = 1024') },
+      );
+      writeFileSync(join(bombDir, bomb.fileName), bomb.bytes);
+      const graph = packageNodes({ name: 'bomb', version: '1-r0', size: bomb.bytes.length, checksum: bomb.checksum }, pathToFileURL(bombDir).toString());
+      await withSession(async (session) => {
+        const result = await build(session, graph, { jobs: 2 });
+        // The download is what the index lists, signed: the fetch node keeps it.
+        expect(result.outcomes.get('apk-fetch:bomb@1-r0')!.status).toBe('built');
+        const unpack = result.outcomes.get('apk:bomb@1-r0')!;
+        expect(unpack.status).toBe('failed');
+        expect(unpack.path).toBeUndefined();
+        expect(unpack.error!.message).toMatch(/bomb-1-r0: the data member unpacks to more than \d+ bytes, past what its declared installed size of 1024 bytes allows/);
+        // The engine discarded the work area; nothing else was written.
+        expect(readdirSync(join(session.cacheDir, 'tmp'))).toEqual([]);
+      });
+    } finally {
+      rmSync(bombDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("the variant's ceiling reaches the unpack node and its key", async () => {
+    const p = pkg('linux-lts');
+    const [, lowered] = packageNodes(p, repoUrl, 8 << 20);
+    const [, standard] = packageNodes(p);
+    expect((lowered!.params as { maxUnpackedBytes: number }).maxUnpackedBytes).toBe(8 << 20);
+    expect((standard!.params as { maxUnpackedBytes: number }).maxUnpackedBytes).toBe(2 * 1024 ** 3);
+    await withSession(async (session) => {
+      const result = await build(session, packageNodes(p, repoUrl, 8 << 20), { jobs: 2 });
+      const unpack = result.outcomes.get(`apk:linux-lts@${p.version}`)!;
+      expect(unpack.status).toBe('failed');
+      expect(unpack.error!.message).toMatch(
+        /linux-lts-6\.1\.192-r3: \.PKGINFO declares an installed size of \d+ bytes, more than the 8388608 bytes a package may unpack to \(alpine\.max_unpacked_size in the variant\)/,
+      );
+    });
+  }, 120_000);
+
+  it('trust errors name the keys directory relative to the project root, never the machine path', async () => {
+    mkdirSync(join(project, 'variants/keys/empty'), { recursive: true });
+    const strangerDir = mkdtempSync(join(fixturesDir(), '.stranger-mirror-'));
+    try {
+      const signed = await buildApk(
+        { name: 'stranger', version: '1-r0', description: 'signed by an unknown key', url: 'https://example.invalid', license: 'MIT', epoch: 1767225600, files: [] },
+        { signers: [generateSigner('mallory-00000000.rsa.pub').signer] },
+      );
+      writeFileSync(join(strangerDir, signed.fileName), signed.bytes);
+      const graph = [
+        apkIndexNode({ repository: 'main', url: repoUrl, keysDir: 'variants/keys/empty' }),
+        ...packageNodes({ name: 'stranger', version: '1-r0', size: signed.bytes.length, checksum: signed.checksum }, pathToFileURL(strangerDir).toString()),
+      ];
+      await withSession(async (session) => {
+        const result = await build(session, graph, { jobs: 2, keepGoing: true });
+        const index = result.outcomes.get('apk-index:main')!.error!.message;
+        expect(index).toContain("no *.rsa.pub keys in variants/keys/empty: put the repository's public keys there");
+        const fetch = result.outcomes.get('apk-fetch:stranger@1-r0')!.error!.message;
+        expect(fetch).toContain(`is signed by mallory-00000000.rsa.pub, which is not among the trusted keys (${demoSigner().keyName} from ${DEMO_KEYS_DIR})`);
+        for (const message of [index, fetch]) expect(message).not.toContain(project);
+      });
+    } finally {
+      rmSync(strangerDir, { recursive: true, force: true });
     }
   }, 120_000);
 

@@ -10,6 +10,7 @@ import {
   readBody,
   readTar,
   TarFormatError,
+  TarSizeLimitError,
   writeTarToBuffer,
   type TarEntry,
   type TarWriteEntry,
@@ -182,6 +183,35 @@ describe('tar writer and reader', () => {
     const cut = await writeTarToBuffer(sample.slice(0, 2), { endOfArchive: false });
     expect((await readAll(cut, { allowMissingEnd: true })).length).toBe(2);
     await expect(readAll(cut)).rejects.toThrow(/without end-of-archive/);
+  });
+
+  it('stops at a size limit before reading the body that would pass it; the limit may grow per entry', async () => {
+    const entries: TarWriteEntry[] = [
+      { path: 'a', type: 'file', mode: 0o644, mtime: 0, body: 'small' },
+      { path: 'big', type: 'file', mode: 0o644, mtime: 0, body: Buffer.alloc(1 << 20, 1) },
+    ];
+    const tar = await writeTarToBuffer(entries, { format: 'gnu' });
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const entry of readTar(tar, { label: 'x.tar', maxBytes: 64 << 10 })) seen.push(entry.path);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TarSizeLimitError);
+    expect((error as TarSizeLimitError).limit).toBe(64 << 10);
+    expect((error as Error).message).toBe(`x.tar: unpacks to more than 65536 bytes (entry "big" ends at byte ${1024 + 512 + (1 << 20)})`);
+    // The entry before it was read; the big one was never handed out.
+    expect(seen).toEqual(['a']);
+
+    // Per entry: 1 KiB allowed for each entry so far (a header and a padded body each). The end
+    // blocks count too: GNU tar pads the archive to a 10 KiB record.
+    const small = await writeTarToBuffer(
+      ['x', 'y', 'z'].map((path) => ({ path, type: 'file' as const, mode: 0o644, mtime: 0, body: path })),
+      { format: 'gnu', recordSize: 10240 },
+    );
+    expect(small.length).toBe(10240);
+    await expect(readAll(small, { maxBytes: (n: number) => n * 1024 + 10240 })).resolves.toHaveLength(3);
+    await expect(readAll(small, { maxBytes: (n: number) => n * 1024 + 4096, label: 'three.tar' })).rejects.toThrow(
+      'three.tar: unpacks to more than 7168 bytes (end-of-archive blocks reach byte 10240)',
+    );
   });
 
   it('encodes pax record lengths that count their own digits', () => {

@@ -136,7 +136,7 @@ describe('virtual names and provider choice', () => {
     expect(error).toBeInstanceOf(MissingPackageError);
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toMatchObject({ kind: 'no-candidate', name: '/bin/sh', chain: ['iuppiter', 'doas', '/bin/sh'] });
-    expect(error.message).toContain('iuppiter -> doas -> /bin/sh: no installable provider');
+    expect(error.message).toContain('iuppiter -> doas -> /bin/sh: no provider is chosen: /bin/sh is a virtual name, provided by busybox-1.35.0-r17, dash-binsh-0.5.11-r3');
     expect(error.message).toContain('add one of busybox, dash-binsh to the package list');
   });
 
@@ -148,10 +148,48 @@ describe('virtual names and provider choice', () => {
     expect(names(resolve(shells, ['doas', 'busybox', 'dash-binsh']))).toEqual(['busybox-1.35.0-r17', 'dash-binsh-0.5.11-r3', 'doas-6.8.2-r2']);
   });
 
-  it('picks the only provider of an unversioned virtual (apk allows a sole provider)', () => {
-    const r = resolve([shells[0]!, shells[2]!], ['doas']);
+  // apk-tools 2.12.10 and every 3.x ("solver: do not auto select virtual-only package with one
+  // provider"): a sole unversioned provider is not picked either; 2.12.9 and older picked it.
+  it('refuses the only provider of an unversioned virtual that nothing asks for, as apk does', () => {
+    const specs: PackageSpec[] = [
+      { nv: 'alpine-base-3.16.0-r0', D: 'openrc' },
+      { nv: 'openrc-0.44.10-r7', D: '/bin/sh' },
+      shells[0]!,
+    ];
+    const error = failure(() => resolve(specs, ['alpine-base']));
+    expect(error).toBeInstanceOf(MissingPackageError);
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]).toMatchObject({
+      kind: 'no-candidate',
+      name: '/bin/sh',
+      chain: ['iuppiter', 'alpine-base', 'openrc', '/bin/sh'],
+      candidates: [{ package: 'busybox-1.35.0-r17', why: 'unversioned provide without provider_priority, and nothing asks for busybox' }],
+    });
+    expect(error.message).toContain(
+      'iuppiter -> alpine-base -> openrc -> /bin/sh: no provider is chosen: /bin/sh is a virtual name, provided by busybox-1.35.0-r17 ' +
+        'without a version or provider_priority, and apk picks such a provider only when something asks for it: add busybox to the package list',
+    );
+  });
+
+  it('takes the only provider of an unversioned virtual once it is asked for by name, even through a versioned dependency', () => {
+    const alone = [shells[0]!, shells[2]!];
+    const requested = resolve(alone, ['doas', 'busybox']);
+    expect(names(requested)).toEqual(['busybox-1.35.0-r17', 'doas-6.8.2-r2']);
+    expect(requested.providers[0]).toMatchObject({ name: '/bin/sh', package: 'busybox', rule: 'already-selected', selectedFor: 'busybox' });
+
+    const depended = resolve([...alone, { nv: 'app-1-r0', D: 'busybox>=1.35' }], ['app', 'doas']);
+    expect(names(depended)).toEqual(['app-1-r0', 'busybox-1.35.0-r17', 'doas-6.8.2-r2']);
+  });
+
+  it('takes the only provider of an unversioned virtual when it has a provider_priority', () => {
+    const r = resolve([{ ...shells[0]!, k: 10 }, shells[2]!], ['doas']);
     expect(names(r)).toEqual(['busybox-1.35.0-r17', 'doas-6.8.2-r2']);
     expect(r.providers[0]).toMatchObject({ name: '/bin/sh', package: 'busybox', rule: 'only-candidate' });
+  });
+
+  it('a name that is also a real package goes to that package, not to an unversioned provider', () => {
+    const specs: PackageSpec[] = [{ nv: 'app-1-r0', D: 'sh' }, { nv: 'sh-2-r0' }, { nv: 'busybox-1.35.0-r17', p: 'sh' }];
+    expect(names(resolve(specs, ['app']))).toEqual(['app-1-r0', 'sh-2-r0']);
   });
 
   it('auto-selects a versioned provide but not an unversioned one beside it', () => {

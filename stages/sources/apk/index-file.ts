@@ -2,13 +2,31 @@
 // the index proper (a tar holding DESCRIPTION and APKINDEX). The signature covers the bytes from
 // the 2nd gzip member to EOF. An unsigned or wrongly signed index is refused: the index is what
 // every package's `C:` checksum is checked against, so it is the root of trust for a repository.
+// The signature is checked before anything else is unpacked, and what is unpacked is bounded
+// (unpack-limits.ts): a mirror cannot make us inflate a gzip bomb, signed or not.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GzipFormatError, splitGzipMembers } from '../../../formats/gzip-members.js';
+import {
+  decodeGzipMember,
+  GzipFormatError,
+  GzipSizeLimitError,
+  GzipTruncatedError,
+  splitGzipMembers,
+  type DecodedGzipMember,
+} from '../../../formats/gzip-members.js';
 import { readBody, readTar, TarFormatError } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
 import { download, joinLocation } from '../download.js';
-import { loadTrustedKeys, readSignatureSegment, verifyApkSignatures, type SignatureScheme, type TrustedKeys } from './trust.js';
+import {
+  BadSignatureError,
+  loadTrustedKeys,
+  readSignatureSegment,
+  verifyApkSignatures,
+  type ApkSignature,
+  type SignatureScheme,
+  type TrustedKeys,
+} from './trust.js';
+import { CEILING_KEY, DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES, INDEX_MAX_UNPACKED_BYTES } from './unpack-limits.js';
 
 export interface ApkIndexFile {
   /** The APKINDEX text (stages/sources/apk/apkindex.ts parses it). */
@@ -27,27 +45,67 @@ export class ApkIndexFormatError extends Error {
   }
 }
 
+export interface ApkIndexReadOptions {
+  /** The variant's ceiling: the index is held to the lower of it and INDEX_MAX_UNPACKED_BYTES. */
+  maxUnpackedBytes?: number;
+}
+
 /**
  * Verifies and reads an APKINDEX.tar.gz held in memory. `source` (URL or path) names the file
  * in every error. Throws MissingSignatureError, UnknownSigningKeyError or BadSignatureError
  * (from trust.ts) when the signature is absent, by an untrusted key, or wrong.
  */
-export async function readApkIndexFile(bytes: Buffer, keys: TrustedKeys, source: string): Promise<ApkIndexFile> {
-  let members;
+export async function readApkIndexFile(
+  bytes: Buffer,
+  keys: TrustedKeys,
+  source: string,
+  options: ApkIndexReadOptions = {},
+): Promise<ApkIndexFile> {
+  const limit = Math.min(options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES, INDEX_MAX_UNPACKED_BYTES);
+  const formatError = (err: GzipFormatError) => new ApkIndexFormatError(`${err.message}: not a complete APKINDEX.tar.gz`);
+  if (bytes.length === 0) throw new ApkIndexFormatError(`${source}: empty file, expected an APKINDEX.tar.gz`);
+
+  // The signature segment, and nothing more, before the signature is checked.
+  let first: DecodedGzipMember | undefined;
   try {
-    members = splitGzipMembers(bytes, source);
+    first = decodeGzipMember(bytes, 0, source, HEAD_MAX_UNPACKED_BYTES);
   } catch (err) {
-    if (err instanceof GzipFormatError) throw new ApkIndexFormatError(`${err.message}: not a complete APKINDEX.tar.gz`);
+    if (err instanceof GzipFormatError) throw formatError(err);
+    // Far larger than any signature segment: an unsigned index (or not an index at all).
+    if (!(err instanceof GzipSizeLimitError)) throw err;
+  }
+  let signatures: ApkSignature[] = [];
+  if (first) {
+    signatures = await readSignatureSegment(first.data, source).catch((err: unknown) => {
+      throw wrapTar(err, source);
+    });
+  }
+  // An unsigned index is one tar member (DESCRIPTION + APKINDEX): no signature entries, no 2nd member.
+  const signed = first && first.end < bytes.length ? bytes.subarray(first.end) : Buffer.alloc(0);
+  let signature: ApkSignature;
+  try {
+    signature = verifyApkSignatures(keys, signatures, signed, source);
+  } catch (err) {
+    if (err instanceof BadSignatureError && first) throwIfTruncated(bytes, first.end, source);
     throw err;
   }
-  const signatures = await readSignatureSegment(members[0].data, source).catch((err: unknown) => {
-    throw wrapTar(err, source);
-  });
-  // An unsigned index is one tar member (DESCRIPTION + APKINDEX): no signature entries, no 2nd member.
-  const signed = members.length > 1 ? bytes.subarray(members[1].start) : Buffer.alloc(0);
-  const signature = verifyApkSignatures(keys, signatures, signed, source);
 
-  const content = Buffer.concat(members.slice(1).map((member) => member.data));
+  // Verified, so the first member was a signature segment: the index proper follows it.
+  const from = first!.end;
+  let members: DecodedGzipMember[];
+  try {
+    members = splitGzipMembers(bytes, source, limit, from);
+  } catch (err) {
+    if (err instanceof GzipSizeLimitError) {
+      const raise = limit < INDEX_MAX_UNPACKED_BYTES
+        ? `raise ${CEILING_KEY} in the variant if this index is really that large`
+        : `an APKINDEX.tar.gz may unpack to ${INDEX_MAX_UNPACKED_BYTES} bytes at most`;
+      throw new ApkIndexFormatError(`${err.message}; ${raise}`);
+    }
+    if (err instanceof GzipFormatError) throw formatError(err);
+    throw err;
+  }
+  const content = Buffer.concat(members.map((member) => member.data));
   let text: string | undefined;
   let description = '';
   try {
@@ -64,8 +122,26 @@ export async function readApkIndexFile(bytes: Buffer, keys: TrustedKeys, source:
 }
 
 /** Reads and verifies an APKINDEX.tar.gz file. */
-export async function readApkIndexPath(path: string, keys: TrustedKeys, source = path): Promise<ApkIndexFile> {
-  return readApkIndexFile(await readFile(path), keys, source);
+export async function readApkIndexPath(
+  path: string,
+  keys: TrustedKeys,
+  source = path,
+  options: ApkIndexReadOptions = {},
+): Promise<ApkIndexFile> {
+  return readApkIndexFile(await readFile(path), keys, source, options);
+}
+
+/**
+ * A signature that does not match is most often a file cut short (a file mirror copied while
+ * being written): say so when the members end early. Looks at a bounded head only, since the
+ * bytes are untrusted.
+ */
+function throwIfTruncated(bytes: Buffer, from: number, source: string): void {
+  try {
+    splitGzipMembers(bytes, source, HEAD_MAX_UNPACKED_BYTES, from);
+  } catch (err) {
+    if (err instanceof GzipTruncatedError) throw new ApkIndexFormatError(`${err.message}: not a complete APKINDEX.tar.gz`);
+  }
 }
 
 function wrapTar(err: unknown, source: string): unknown {
@@ -86,6 +162,8 @@ export interface ApkIndexNodeOptions {
   id?: string;
   /** Largest index accepted. Default 256 MiB. */
   maxBytes?: number;
+  /** The most the index may unpack to (the variant's `alpine.max_unpacked_size`, capped at INDEX_MAX_UNPACKED_BYTES). */
+  maxUnpackedBytes?: number;
 }
 
 /**
@@ -94,13 +172,15 @@ export interface ApkIndexNodeOptions {
  * mirror index reruns this node; early cutoff keeps dependents cached while the text is unchanged.
  */
 export function apkIndexNode(options: ApkIndexNodeOptions): NodeSpec {
+  const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   return {
     id: options.id ?? `apk-index:${options.repository}`,
     kind: 'apk-index',
-    version: 1,
+    // 2: the signature is checked before the index is unpacked, and what it unpacks to is bounded.
+    version: 2,
     alwaysRun: true,
     files: [options.keysDir],
-    params: { repository: options.repository, maxBytes: options.maxBytes ?? 256 << 20 },
+    params: { repository: options.repository, maxBytes: options.maxBytes ?? 256 << 20, maxUnpackedBytes },
     unkeyed: { url: options.url },
     description: `download and verify the APKINDEX of ${options.repository}`,
     async run(ctx) {
@@ -113,8 +193,8 @@ export function apkIndexNode(options: ApkIndexNodeOptions): NodeSpec {
         baseDir: ctx.root,
         log: (line) => ctx.log(line),
       });
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
-      const index = await readApkIndexPath(file, keys, location);
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
+      const index = await readApkIndexPath(file, keys, location, { maxUnpackedBytes });
       await writeFile(join(ctx.out, 'APKINDEX'), index.text);
       await writeFile(join(ctx.out, 'DESCRIPTION'), `${index.description}\n`);
       await writeFile(join(ctx.out, 'signature.json'), `${JSON.stringify(index.signedBy)}\n`);

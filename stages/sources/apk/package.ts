@@ -14,15 +14,16 @@
 //   scripts/        install scripts without the leading dot (post-install, trigger, ...).
 //   pkginfo.json    .PKGINFO, parsed.
 // Hostile input is rejected with an ApkPackageError naming the package and entry; nothing is
-// ever written outside the output directory. On error the caller discards the directory.
+// ever written outside the output directory, and nothing past what the package may unpack to
+// (unpack-limits.ts). On error the caller discards the directory.
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { chmod, link, mkdir, open, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { GzipFormatError, readLeadingGzipMembers, type DecodedGzipMember } from '../../../formats/gzip-members.js';
-import { readBody, readTar, TarFormatError, type TarEntry } from '../../../formats/tar.js';
+import { GzipFormatError, GzipSizeLimitError, readLeadingGzipMembers, type DecodedGzipMember } from '../../../formats/gzip-members.js';
+import { readBody, readTar, TarFormatError, TarSizeLimitError, type TarEntry } from '../../../formats/tar.js';
 import type { NodeSpec } from '../../../graph/node.js';
 import { download, joinLocation } from '../download.js';
 import {
@@ -43,6 +44,7 @@ import {
   type ApkSignature,
   type TrustedKeys,
 } from './trust.js';
+import { CEILING_KEY, dataMemberLimit, DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES } from './unpack-limits.js';
 
 /** Why a package was refused; tests and callers switch on this. */
 export type ApkRejectReason =
@@ -58,6 +60,7 @@ export type ApkRejectReason =
   | 'file-checksum' // a file does not match its APK-TOOLS.checksum.*
   | 'unsafe-path' // absolute, `..`, through a symlink or non-directory, duplicate
   | 'unsafe-link' // hardlink to outside, to a missing or non-regular entry
+  | 'unpacked-size' // unpacks to more than its declared installed size allows, or than the ceiling
   | 'tar'; // malformed data tar
 
 export class ApkPackageError extends Error {
@@ -92,6 +95,8 @@ export interface UnpackApkOptions {
   keys: TrustedKeys;
   /** Fresh, empty directory that receives root/, manifest.json, scripts/, pkginfo.json. */
   outDir: string;
+  /** The most the package may unpack to (the variant's ceiling). Default DEFAULT_MAX_UNPACKED_BYTES. */
+  maxUnpackedBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -157,7 +162,7 @@ export function apkQ1Checksum(bytes: Uint8Array): string {
 export async function locateApkMembers(
   apkPath: string,
 ): Promise<{ signature: [number, number]; control: [number, number]; data: [number, number] }> {
-  const { members, fileSize } = await readLeadingGzipMembers(apkPath, 2, { maxBytes: 16 << 20 });
+  const { members, fileSize } = await readLeadingGzipMembers(apkPath, 2, { maxBytes: 16 << 20, maxUnpackedBytes: HEAD_MAX_UNPACKED_BYTES });
   return {
     signature: [members[0].start, members[0].end],
     control: [members[1].start, members[1].end],
@@ -170,7 +175,13 @@ export async function locateApkMembers(
  * control member against the index's C:, and .PKGINFO naming this package with a datahash. The
  * fetch node runs them before a download enters the cache; unpacking runs them again.
  */
-export async function verifyApkHead(options: { apkPath: string; expected: ApkExpectation; keys: TrustedKeys }): Promise<{
+export async function verifyApkHead(options: {
+  apkPath: string;
+  expected: ApkExpectation;
+  keys: TrustedKeys;
+  /** The variant's ceiling; the head is held to the lower of it and HEAD_MAX_UNPACKED_BYTES. */
+  maxUnpackedBytes?: number;
+}): Promise<{
   pkginfo: PkgInfo;
   scripts: Map<string, Buffer>;
   control: DecodedGzipMember;
@@ -189,7 +200,8 @@ export async function verifyApkHead(options: { apkPath: string; expected: ApkExp
   }
   if (size < expected.size) reject('size', `file has ${size} of the ${expected.size} bytes the index declares: truncated download`);
 
-  const { control, signedBy } = await readSignedControl(apkPath, size, expected, keys, reject);
+  const headLimit = Math.min(options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES);
+  const { control, signedBy } = await readSignedControl(apkPath, size, expected, keys, headLimit, reject);
   const { pkginfo, scripts } = await readControl(control.data, pkg, reject);
   if (pkginfo.pkgname !== expected.name || pkginfo.pkgver !== expected.version) {
     reject('pkginfo', `.PKGINFO is for ${pkginfo.pkgname}-${pkginfo.pkgver}, the index says ${pkg}`, '.PKGINFO');
@@ -208,11 +220,33 @@ export async function unpackApk(options: UnpackApkOptions): Promise<UnpackApkRes
     throw new ApkPackageError(reason, pkg, message, entry, cause === undefined ? undefined : { cause });
   };
   const { pkginfo, scripts, control, signedBy, size } = await verifyApkHead(options);
+  const ceiling = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
+  const declared = pkginfo.size;
+  if (declared !== undefined && declared > ceiling) {
+    reject(
+      'unpacked-size',
+      `.PKGINFO declares an installed size of ${declared} bytes, more than the ${ceiling} bytes a package may unpack to ` +
+        `(${CEILING_KEY} in the variant): raise it if this package is really that large`,
+    );
+  }
+  const tooLarge = (limit: number): never =>
+    limit >= ceiling
+      ? reject(
+          'unpacked-size',
+          `the data member unpacks to more than ${ceiling} bytes, the most a package may unpack to ` +
+            `(${CEILING_KEY} in the variant): raise it if this package is really that large`,
+        )
+      : reject(
+          'unpacked-size',
+          `the data member unpacks to more than ${limit} bytes, past what its declared installed size of ${declared} bytes ` +
+            'allows (.PKGINFO size): refusing a possible decompression bomb',
+        );
 
   const rootDir = join(outDir, 'root');
   await mkdir(rootDir, { mode: 0o755 });
   const tree = new SafeTreeWriter(rootDir, reject);
-  const datahash = await unpackData(apkPath, control.end, tree, `${pkg}.apk data`, reject, options.signal);
+  const data = { start: control.end, maxBytes: dataMemberLimit(declared, ceiling), tooLarge };
+  const datahash = await unpackData(apkPath, data, tree, `${pkg}.apk data`, reject, options.signal);
   if (datahash !== pkginfo.datahash) {
     reject('data-checksum', `data member SHA-256 ${datahash} differs from .PKGINFO datahash ${pkginfo.datahash}`);
   }
@@ -248,6 +282,7 @@ async function readSignedControl(
   size: number,
   expected: ApkExpectation,
   keys: TrustedKeys,
+  headLimit: number,
   reject: Reject,
 ): Promise<{ control: DecodedGzipMember; signedBy: string }> {
   const label = `${expected.name}-${expected.version}.apk`;
@@ -255,15 +290,18 @@ async function readSignedControl(
   let controlBytes: Buffer;
   let signatures: ApkSignature[];
   try {
-    const first = await readLeadingGzipMembers(apkPath, 1, { label, maxBytes: 16 << 20 });
+    const first = await readLeadingGzipMembers(apkPath, 1, { label, maxBytes: 16 << 20, maxUnpackedBytes: headLimit });
     signatures = await readSignatureSegment(first.members[0].data, label);
     if (signatures.length === 0) {
       reject('signature-missing', 'not signed: the first segment holds no .SIGN.* entry (refusing unsigned packages)');
     }
-    const leading = await readLeadingGzipMembers(apkPath, 2, { label, maxBytes: 16 << 20 });
+    const leading = await readLeadingGzipMembers(apkPath, 2, { label, maxBytes: 16 << 20, maxUnpackedBytes: headLimit });
     control = leading.members[1];
     controlBytes = leading.head.subarray(control.start, control.end);
   } catch (err) {
+    if (err instanceof GzipSizeLimitError) {
+      return reject('unpacked-size', `the signature and control segments unpack to more than ${headLimit} bytes: refusing a possible decompression bomb`, undefined, err);
+    }
     if (err instanceof GzipFormatError) return reject('gzip', err.message, undefined, err);
     if (err instanceof TarFormatError) return reject('format', err.message, undefined, err);
     throw err;
@@ -287,18 +325,19 @@ async function readSignedControl(
 
 /**
  * Streams the data member from `start` to EOF: hashed as compressed bytes (returned, hex),
- * decompressed and unpacked entry by entry. Never holds the member in memory.
+ * decompressed and unpacked entry by entry. Never holds the member in memory, and stops (through
+ * `tooLarge`) before the tar passes `maxBytes`.
  */
 async function unpackData(
   apkPath: string,
-  start: number,
+  data: { start: number; maxBytes: (entries: number) => number; tooLarge: (limit: number) => never },
   tree: SafeTreeWriter,
   label: string,
   reject: Reject,
   signal?: AbortSignal,
 ): Promise<string> {
   const hash = createHash('sha256');
-  const file = createReadStream(apkPath, { start, highWaterMark: 1 << 20 });
+  const file = createReadStream(apkPath, { start: data.start, highWaterMark: 1 << 20 });
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       hash.update(chunk);
@@ -311,12 +350,13 @@ async function unpackData(
     if (err) streamError = err;
   });
   try {
-    for await (const entry of readTar(gunzip, { label })) {
+    for await (const entry of readTar(gunzip, { label, maxBytes: data.maxBytes })) {
       if (signal?.aborted) throw signal.reason ?? new Error('aborted');
       await tree.add(entry);
     }
   } catch (err) {
     if (err instanceof ApkPackageError) throw err;
+    if (err instanceof TarSizeLimitError) data.tooLarge(err.limit);
     const cause = streamError ?? err;
     if ((cause as NodeJS.ErrnoException).code?.startsWith?.('Z_')) {
       reject('gzip', `data member: ${(cause as Error).message} (truncated or corrupt gzip)`, undefined, cause);
@@ -654,13 +694,14 @@ export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
       const { url } = ctx.unkeyed as { url: string };
       const target = join(ctx.out, fileName);
       await download(joinLocation(url, fileName), target, {
+        subject: `${options.name}-${options.version}`,
         maxBytes: options.size,
         exactSize: true,
         signal: ctx.signal,
         baseDir: ctx.root,
         log: (line) => ctx.log(line),
       });
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
       const { signedBy } = await verifyApkHead({ apkPath: target, expected: options, keys });
       ctx.log(`${fileName}: ${options.size} bytes, control checksum matches the index, signed by ${signedBy}`);
     },
@@ -674,9 +715,14 @@ export interface ApkUnpackNodeOptions extends ApkExpectation {
   keysDir: string;
   /** Default `apk:<name>@<version>`. */
   id?: string;
+  /** The most the package may unpack to (the variant's `alpine.max_unpacked_size`). */
+  maxUnpackedBytes?: number;
 }
 
-/** Verifies and unpacks one downloaded package: root/, manifest.json, scripts/, pkginfo.json. */
+/**
+ * Verifies and unpacks one downloaded package: root/, manifest.json, scripts/, pkginfo.json.
+ * Keyed on the ceiling too: a package refused under one ceiling may unpack under another.
+ */
 export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
   const fileName = apkFileName(options.name, options.version);
   const expected: ApkExpectation = {
@@ -685,21 +731,24 @@ export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
     size: options.size,
     checksum: options.checksum,
   };
+  const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   return {
     id: options.id ?? `apk:${options.name}@${options.version}`,
     kind: 'apk-unpack',
-    version: 1,
+    // 2: packages are held to their declared installed size (a cached bomb must not survive).
+    version: 2,
     deps: { download: options.fetchNode },
     files: [options.keysDir],
-    params: { ...expected },
+    params: { ...expected, maxUnpackedBytes },
     description: `verify and unpack ${fileName}`,
     async run(ctx) {
-      const keys = await loadTrustedKeys(ctx.file(options.keysDir));
+      const keys = await loadTrustedKeys(ctx.file(options.keysDir), options.keysDir);
       const result = await unpackApk({
         apkPath: join(ctx.dep('download'), fileName),
         expected,
         keys,
         outDir: ctx.out,
+        maxUnpackedBytes,
         signal: ctx.signal,
       });
       ctx.log(`${result.stats.files} files, ${result.stats.bytes} bytes, signed by ${result.signedBy}`);

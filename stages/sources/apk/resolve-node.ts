@@ -44,7 +44,9 @@ export function apkResolveNode(input: ResolveNodeInput): NodeSpec {
   return {
     id: apkResolveNodeId(input.variant),
     kind: 'apk-resolve',
-    version: 1,
+    // 2: a sole unversioned provider is no longer picked unasked (apk >= 2.12.10): a cached
+    // resolve made under the old rule must not outlive it.
+    version: 2,
     deps: Object.fromEntries(input.repositories.map((r) => [depName(r), r.indexNode])),
     params: { variant: input.variant, arch: input.arch, requested: input.requested, repositories },
     description: `resolve the ${input.requested.length} requested Alpine packages of ${input.variant}`,

@@ -12,10 +12,12 @@
 // - its provider, as compare_providers() picks it: installable, fewer conflicts, allowed and
 //   preferred repository tag, higher version of the requested name, higher version of the same
 //   package, higher provider_priority (`k:`), the repository listed first;
-// - an unversioned provide (`p:/bin/sh`, `p:ifupdown-any`) is never picked automatically when
-//   the name has several providers, unless the providing package has a provider_priority or is
-//   itself required by name. Names already provided by a chosen package are not decided again,
-//   which is what makes apk "prefer already-selected packages";
+// - an unversioned provide (`p:/bin/sh`, `p:ifupdown-any`) is never picked automatically, not
+//   even as the name's only provider, unless the providing package has a provider_priority or
+//   something requires that package by name (a request or any dependency, versioned or not):
+//   apk's is_provider_auto_selectable, the rule since apk-tools 2.12.10 and in every 3.x (older
+//   2.12 releases picked a sole provider). Names already provided by a chosen package are not
+//   decided again, which is what makes apk "prefer already-selected packages";
 // - choosing a package locks its name and everything it provides (other providers of those
 //   names are disqualified, except that several unversioned provides may coexist) and applies its
 //   dependencies as constraints;
@@ -425,12 +427,7 @@ class Solver {
       const pkg = p.pkg;
       // Only pulled in by install_if: it must be triggered and allowed.
       if (name.requirers === 0 && (!pkg.iifTriggered || !tagOk(pkg))) return false;
-      // apk: virtual packages without provider_priority cannot be autoselected when there are
-      // several providers, unless the provider itself is required by name.
-      if (p.version === null && pkg.own.requirers === 0 && pkg.pkg.providerPriority === 0 && name.providers.length > 1) {
-        return false;
-      }
-      return true;
+      return autoSelectable(p);
     });
   }
 
@@ -480,6 +477,16 @@ class Solver {
     this.reevaluateReverseDeps(name);
     this.reevaluateReverseIif(name);
   }
+}
+
+/**
+ * apk's is_provider_auto_selectable: a versioned provide always is; an unversioned one only when
+ * its package has a provider_priority or something requires that package by name. A name with
+ * one unversioned provider is no exception: apk refuses it ("please select one of the 'provided
+ * by' packages explicitly") rather than guess.
+ */
+function autoSelectable(p: Provider): boolean {
+  return p.version !== null || p.pkg.pkg.providerPriority !== 0 || p.pkg.own.requirers > 0;
 }
 
 /** apk's compare_name_dequeue plus its "ready" shortcut; negative: `a` goes first. */
@@ -641,19 +648,12 @@ function verify(
       return;
     }
     if (!installed) {
-      const candidates = name.providers.map((p) => ({ package: nv(p.pkg.pkg), why: whyNotChosen(name, p, label) }));
-      const virtualOnly = name.providers.every((p) => p.version === null && p.pkg.pkg.providerPriority === 0);
-      const hint = virtualOnly
-        ? `; ${dep.name} is a virtual name without a preferred provider: add one of ${name.providers.map((p) => p.pkg.pkg.name).sort().join(', ')} to the package list`
-        : '';
-      add(`no-candidate:${dep.name}:${where}`, {
-        kind: 'no-candidate',
-        name: dep.name,
-        dependency: text,
-        chain,
-        candidates,
-        message: `${where}: no installable provider (${candidates.map((c) => `${c.package}: ${c.why}`).join('; ')})${hint}`,
-      });
+      const candidates = name.providers.map((p) => ({ package: nv(p.pkg.pkg), why: whyNotChosen(p, label) }));
+      // The providers exist but apk would not pick any by itself: say which one to ask for.
+      const message = name.providers.every((p) => !autoSelectable(p))
+        ? `${where}: no provider is chosen: ${unchosenVirtual(dep.name, name.providers)}`
+        : `${where}: no installable provider (${candidates.map((c) => `${c.package}: ${c.why}`).join('; ')})`;
+      add(`no-candidate:${dep.name}:${where}`, { kind: 'no-candidate', name: dep.name, dependency: text, chain, candidates, message });
       return;
     }
     // A provider is installed but does not meet this constraint: either another requirement
@@ -731,10 +731,19 @@ function conflict(name: string, a: ConflictSide, b: ConflictSide, sentence: stri
   return { kind: 'conflict', name, sides: [a, b], message: `conflict on ${name}: ${sentence}` };
 }
 
-function whyNotChosen(name: NameNode, p: Provider, label: string): string {
-  if (p.version === null && p.pkg.pkg.providerPriority === 0 && name.providers.length > 1 && p.pkg.own.requirers === 0) {
-    return 'unversioned provide without provider_priority (not chosen automatically)';
-  }
+/** `/bin/sh is a virtual name, provided by busybox-1.35.0-r17 without ...: add busybox to the package list`. */
+function unchosenVirtual(name: string, providers: readonly Provider[]): string {
+  const packages = [...new Set(providers.map((p) => p.pkg.pkg.name))].sort(cmp);
+  const versions = providers.map((p) => nv(p.pkg.pkg)).sort(cmp);
+  const pick = packages.length === 1 ? packages[0] : `one of ${packages.join(', ')}`;
+  return (
+    `${name} is a virtual name, provided by ${versions.join(', ')} without a version or provider_priority, ` +
+    `and apk picks such a provider only when something asks for it: add ${pick} to the package list`
+  );
+}
+
+function whyNotChosen(p: Provider, label: string): string {
+  if (!autoSelectable(p)) return `unversioned provide without provider_priority, and nothing asks for ${p.pkg.pkg.name}`;
   if (p.pkg.disqualified) return describeDisqualification(p.pkg.disqualified, label);
   if (!tagOk(p.pkg)) return `only in the repository tagged @${repoTag(p.pkg)}`;
   return 'not chosen';

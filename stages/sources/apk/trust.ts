@@ -90,23 +90,27 @@ export class TrustedKeys {
   }
 }
 
-/** Loads every `*.rsa.pub` PEM file of a directory; the key name is the file name. */
-export async function loadTrustedKeys(dir: string): Promise<TrustedKeys> {
+/**
+ * Loads every `*.rsa.pub` PEM file of a directory; the key name is the file name. `shownAs`
+ * names the directory in every message, here and in later signature errors: nodes pass the
+ * project-relative path the variant wrote, so no machine's absolute path reaches a log or a user.
+ */
+export async function loadTrustedKeys(dir: string, shownAs = dir): Promise<TrustedKeys> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((name) => name.endsWith('.rsa.pub')).sort();
   } catch (err) {
-    throw new TrustStoreError(`cannot read the trusted-keys directory ${dir}: ${(err as Error).message}`);
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'it does not exist' : (err as Error).message.replaceAll(dir, shownAs);
+    throw new TrustStoreError(`cannot read the trusted-keys directory ${shownAs}: ${reason}`);
   }
   if (files.length === 0) {
-    throw new TrustStoreError(`no *.rsa.pub keys in ${dir}: put the repository's public keys there`);
+    throw new TrustStoreError(`no *.rsa.pub keys in ${shownAs}: put the repository's public keys there`);
   }
   const keys = new Map<string, KeyObject>();
   for (const name of files) {
-    const path = join(dir, name);
-    keys.set(name, parsePublicKey(await readFile(path), path));
+    keys.set(name, parsePublicKey(await readFile(join(dir, name)), join(shownAs, name)));
   }
-  return new TrustedKeys(keys, dir);
+  return new TrustedKeys(keys, shownAs);
 }
 
 function parsePublicKey(pem: string | Buffer, where: string): KeyObject {
