@@ -1,6 +1,7 @@
 // What users see: failure reports, --keep-going, Ctrl-C, --json, --trace, graph formats, explain.
 import { once } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, jsonEvents, PIPELINE, spawnCli, statuses, tempProject } from './helpers.js';
@@ -53,11 +54,12 @@ describe('a failing node', () => {
 
 describe('Ctrl-C', () => {
   it('kills running children, leaves no entry for them, exits 130, and the cache stays consistent', async () => {
+    const mark = join(tmpdir(), 'pipeline-sigint-pid');
     const root = await tempProject({
       'variants/slow.yaml': `name: slow
 steps:
   quick: { run: [sh, -c, 'echo q > "$OUT/q"'] }
-  long: { run: [sh, -c, 'echo $$ > "$ROOT_MARK"; sleep 30; echo done > "$OUT/l"'], env: { ROOT_MARK: /tmp/pipeline-sigint-pid }, after: [quick] }
+  long: { run: [sh, -c, 'echo $$ > "$ROOT_MARK"; sleep 30; echo done > "$OUT/l"'], env: { ROOT_MARK: ${mark} }, after: [quick] }
 `,
     });
     const child = spawnCli(['build', 'slow', '--json'], root);
@@ -68,7 +70,7 @@ steps:
         if (out.includes('"event":"start","id":"step:slow:long"')) setTimeout(resolve, 400);
       });
     });
-    const sleeperShell = Number((await readFile('/tmp/pipeline-sigint-pid', 'utf8')).trim());
+    const sleeperShell = Number((await readFile(mark, 'utf8')).trim());
     const started = Date.now();
     child.kill('SIGINT');
     const [code] = await once(child, 'exit');
