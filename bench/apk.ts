@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { readApkIndexPath } from '../stages/sources/apk/index-file.js';
 import { locateApkMembers, unpackApk, type ApkExpectation } from '../stages/sources/apk/package.js';
-import { timeParseAndResolve } from '../stages/sources/apk/resolve-timing.js';
+import { timeParseAndResolve } from './resolve-timing.js';
 import { loadTrustedKeys } from '../stages/sources/apk/trust.js';
 import { buildApk } from '../test/fixtures/alpine/abuild.js';
 import { linuxLtsSpec } from '../test/fixtures/alpine/demo-packages.js';

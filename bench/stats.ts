@@ -1,18 +1,9 @@
-// Numbers for benchmarks: medians (these machines are noisy), and where results are written.
+// Where benchmark results are written (and the medians they quote, from util/stats.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { projectRoot } from '../test/fixtures/paths.js';
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-export function round(n: number, digits = 1): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
+export { median, round } from '../util/stats.js';
 
 /** Writes bench/results/<name>.json with the command that produced it and the machine it ran on. */
 export async function writeResult(name: string, result: object): Promise<string> {

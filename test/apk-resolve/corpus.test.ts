@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type ApkIndex, type ApkPackage, parseApkIndex } from '../../stages/sources/apk/apkindex.js';
 import { type Dependency, formatDependency } from '../../stages/sources/apk/depend.js';
 import { MissingPackageError, ResolveError } from '../../stages/sources/apk/resolve-errors.js';
-import { timeParseAndResolve } from '../../stages/sources/apk/resolve-timing.js';
+import { timeParseAndResolve } from '../../bench/resolve-timing.js';
 import { type Resolution, resolvePackages } from '../../stages/sources/apk/resolve.js';
 import { matchMask } from '../../stages/sources/apk/depend.js';
 import { compareVersions, isValidVersion, versionMatches } from '../../stages/sources/apk/version.js';

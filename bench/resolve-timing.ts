@@ -1,9 +1,10 @@
 // Timing of "read the indexes, parse them, resolve a package list", for benchmarks and the
 // resolver's own performance test. The caller's `load` does the I/O (and, once it is wired in,
 // the index signature check), so its time is measured as part of the whole.
-import { type ApkIndex, type ApkRepositoryRef, parseApkIndex } from './apkindex.js';
-import type { Dependency } from './depend.js';
-import { resolvePackages } from './resolve.js';
+import { type ApkIndex, type ApkRepositoryRef, parseApkIndex } from '../stages/sources/apk/apkindex.js';
+import type { Dependency } from '../stages/sources/apk/depend.js';
+import { resolvePackages } from '../stages/sources/apk/resolve.js';
+import { median } from '../util/stats.js';
 
 export interface IndexSource {
   repository: ApkRepositoryRef;
@@ -32,11 +33,6 @@ export interface ResolveTiming {
   packages: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** Runs load + parse + resolve `runs` times and reports medians and the cold first run. */
 export async function timeParseAndResolve(input: ResolveTimingInput): Promise<ResolveTiming> {
