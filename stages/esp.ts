@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json, NodeSpec } from '../graph/node.js';
-import { hashFileInto } from './iso/file-digest.js';
-import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './iso/fat-layout.js';
-import type { ImageToolRunner } from './iso/tool-runner.js';
+import { hashFileInto } from './shared/file-digest.js';
+import { liveUkiName, validateOsId } from './shared/os-names.js';
+import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './esp/fat-layout.js';
+import type { Runner } from './host-runner.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 
 /** The image's file name in the esp node's output (what the iso node points at). */
@@ -106,18 +107,6 @@ export function loaderConf(options: LoaderConfOptions): string {
   return lines.join('\n') + '\n';
 }
 
-/** An OS id as it appears in file names (`iuppiter` -> EFI/Linux/iuppiter-live.efi). */
-export function validateOsId(os: string, where: string): string {
-  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(os)) {
-    throw new EspInputError(`${where}: OS id ${JSON.stringify(os)} must be lower-case letters, digits, '.', '_' or '-' (it names files)`);
-  }
-  return os;
-}
-
-export function liveUkiName(os: string): string {
-  return `${os}-live.efi`;
-}
-
 export interface LiveEspFiles {
   os: string;
   /** Signed systemd-boot (systemd-bootx64.efi). */
@@ -146,7 +135,8 @@ export interface BuildEspOptions {
   slackBytes?: number;
   /** Scratch directory (generated files are written here before mcopy takes them). */
   scratch: string;
-  run: ImageToolRunner;
+  /** Runs mkfs.fat, mmd and mcopy: the node's context, or hostRunner() outside the engine. */
+  runner: Runner;
 }
 
 export interface EspResult {
@@ -236,7 +226,7 @@ export async function buildEsp(options: BuildEspOptions): Promise<EspResult> {
   const image = options.output;
   await rm(image, { force: true });
   try {
-    await options.run('mkfs.fat', [
+    await options.runner.exec('mkfs.fat', [
       '-C', '--invariant', '--mbr=n', '-i', volumeId, '-n', label,
       '-F', String(layout.bits), '-S', '512', '-s', String(layout.clusterBytes / 512), '-f', '2',
       ...(layout.bits === 32 ? [] : ['-r', '512']),
@@ -251,9 +241,9 @@ export async function buildEsp(options: BuildEspOptions): Promise<EspResult> {
     }
     const env = mtoolsEnv(epoch);
     const dirs = directoriesOf(files.map((f) => f.path));
-    if (dirs.length > 0) await options.run('mmd', ['-i', image, ...dirs.map((d) => `::/${d}`)], { env });
+    if (dirs.length > 0) await options.runner.exec('mmd', ['-i', image, ...dirs.map((d) => `::/${d}`)], { env });
     // No -m: it would keep the host file's mtime; without it mtools stamps SOURCE_DATE_EPOCH.
-    for (const file of files) await options.run('mcopy', ['-i', image, file.host, `::/${file.path}`], { env });
+    for (const file of files) await options.runner.exec('mcopy', ['-i', image, file.host, `::/${file.path}`], { env });
     return { layout, geometry, paths: files.map((f) => f.path), bytes: layout.sizeKiB * 1024 };
   } catch (err) {
     await rm(image, { force: true });
@@ -315,7 +305,7 @@ export function espNode(options: EspNodeOptions): NodeSpec {
         slackBytes,
         sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
         scratch: ctx.tmp,
-        run: (tool, args, opts) => ctx.exec(tool, args, opts),
+        runner: ctx,
       });
       const g = result.geometry;
       ctx.log(`FAT${g.bits}, ${g.clusters} clusters of ${g.clusterBytes} bytes, ${result.bytes} bytes, volume id ${g.volumeId}, label ${g.label}`);

@@ -2,10 +2,9 @@
 // a static busybox, the module list and the /init script, and nothing else: a change anywhere in
 // the root filesystem never reaches its key. The work is in stages/initramfs/build.ts.
 import { join } from 'node:path';
-import type { Json, NodeSpec, RunContext } from '../graph/node.js';
+import type { Json, NodeSpec } from '../graph/node.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
 import { buildInitramfs } from './initramfs/build.js';
-import type { ToolRunner } from './initramfs/build.js';
 import { compressorCommand, DEFAULT_COMPRESSION, validateCompression } from './initramfs/compression.js';
 import type { Compression } from './initramfs/compression.js';
 import { DEFAULT_MODULE_LIST_FILE, readModuleList, validateModuleList } from './initramfs/module-list.js';
@@ -41,10 +40,6 @@ export class InitramfsParamsError extends Error {
 }
 
 
-/** Adapts the node's RunContext (declared tools, logged, interruptible) to the build's ToolRunner. */
-function contextRunner(ctx: RunContext): ToolRunner {
-  return (tool, args, options) => ctx.exec(tool, args, options);
-}
 
 export function initramfsNode(options: InitramfsNodeOptions): NodeSpec {
   const compression = validateCompression(options.compression ?? DEFAULT_COMPRESSION, options.id);
@@ -81,7 +76,7 @@ export function initramfsNode(options: InitramfsNodeOptions): NodeSpec {
         sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
         scratch: ctx.tmp,
         output: join(ctx.out, INITRAMFS_IMAGE),
-        run: contextRunner(ctx),
+        runner: ctx,
       });
       const { closure } = result;
       ctx.log(`kernel ${result.kernelRelease}${result.ranDepmod ? ' (modules.dep made by depmod)' : ''}`);

@@ -6,12 +6,13 @@
 import { copyFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { ESP_IMAGE, liveUkiName, validateOsId } from './esp.js';
+import { ESP_IMAGE } from './esp.js';
 import { INITRAMFS_IMAGE } from './initramfs.js';
-import { readFatGeometry } from './iso/fat-layout.js';
-import { writeSha256File } from './iso/file-digest.js';
+import { readFatGeometry } from './esp/fat-layout.js';
+import { writeSha256File } from './shared/file-digest.js';
+import { liveUkiName, slotUkiName, validateOsId } from './shared/os-names.js';
 import { ISOLINUX_TEMPLATE_FILE, renderIsolinuxCfg } from './iso/isolinux-config.js';
-import type { ImageToolRunner } from './iso/tool-runner.js';
+import type { Runner } from './host-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
 import { SQUASHFS_FILE } from './squashfs.js';
@@ -54,11 +55,6 @@ export async function rootImageType(path: string): Promise<RootImageType> {
   throw new IsoInputError(`root image ${path} is neither squashfs (magic 'hsqs') nor erofs (magic 0xE0F5E1E2 at 1024); the live initramfs mounts only these`);
 }
 
-/** The per-slot UKI names the installer looks for: `<os>-system-a.efi`, `<os>-system-b.efi`. */
-export function slotUkiName(os: string, slot: 'system-a' | 'system-b'): string {
-  return `${os}-${slot}.efi`;
-}
-
 export interface SyslinuxFiles {
   /** isolinux.bin, ldlinux.c32 (same syslinux version) and isohdpfx.bin (the isohybrid MBR). */
   isolinuxBin: string;
@@ -89,7 +85,8 @@ export interface BuildIsoOptions {
   systemA: string;
   systemB: string;
   scratch: string;
-  run: ImageToolRunner;
+  /** Runs xorriso: the node's context, or hostRunner() outside the engine. */
+  runner: Runner;
 }
 
 export interface IsoResult {
@@ -182,7 +179,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
   await rm(sumFile, { force: true });
   try {
     // xorriso also reads SOURCE_DATE_EPOCH; the explicit options above win, the value agrees.
-    await options.run('xorriso', args, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
+    await options.runner.exec('xorriso', args, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
     const sha256 = await writeSha256File(options.output);
     return { iso: options.output, sha256, bytes: (await stat(options.output)).size, grafts, append, rootImageType: type };
   } catch (err) {
@@ -285,7 +282,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
         systemA: join(ctx.dep('system-a'), paths.systemA),
         systemB: join(ctx.dep('system-b'), paths.systemB),
         scratch: ctx.tmp,
-        run: (tool, args, opts) => ctx.exec(tool, args, opts),
+        runner: ctx,
       });
       for (const g of result.grafts) ctx.log(`${g.isoPath} <- ${basename(g.host)}`);
       ctx.log(`${basename(result.iso)}: ${result.bytes} bytes, sha256 ${result.sha256}`);

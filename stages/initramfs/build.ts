@@ -1,6 +1,7 @@
 // Builds initramfs-live.img: a static busybox, the /init script, the closed module set (copied
 // byte for byte: the .ko files carry the signatures a locked-down kernel checks) and the two
 // device nodes the kernel needs before devtmpfs, as one reproducible newc cpio, compressed.
+import type { Runner } from '../host-runner.js';
 import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { cpioNewcStream } from '../../formats/cpio.js';
@@ -17,15 +18,6 @@ import { assertStaticElf } from './static-binary.js';
 /** Host tools the build runs. */
 export type InitramfsTool = 'depmod' | 'zstd' | 'gzip';
 
-/**
- * Runs a host tool; non-zero exit must throw. `input` feeds stdin, `stdoutFile` receives
- * stdout. The node passes ctx.exec; tests and scripts pass runHostTool (host-tool.ts).
- */
-export type ToolRunner = (
-  tool: InitramfsTool,
-  args: string[],
-  options?: { input?: NodeJS.ReadableStream; stdoutFile?: string },
-) => Promise<unknown>;
 
 export interface InitramfsInputs {
   /** Root of the unpacked kernel package (holds lib/modules/<release>/). */
@@ -44,7 +36,8 @@ export interface InitramfsInputs {
   scratch: string;
   /** Path of the image to write. */
   output: string;
-  run: ToolRunner;
+  /** Runs depmod and the compressor: the node's context, or hostRunner() outside the engine. */
+  runner: Runner;
 }
 
 export interface InitramfsResult {
@@ -102,7 +95,7 @@ async function* counted(chunks: AsyncIterable<Buffer>, state: { bytes: number; e
 export async function buildInitramfs(inputs: InitramfsInputs): Promise<InitramfsResult> {
   await assertStaticElf(inputs.busybox, 'busybox');
   const tree = await findModuleTree(inputs.kernelPackageRoot, inputs.kernelRelease);
-  const { index, ranDepmod } = await loadModuleIndex(tree, inputs.scratch, (args) => inputs.run('depmod', args));
+  const { index, ranDepmod } = await loadModuleIndex(tree, inputs.scratch, (args) => inputs.runner.exec('depmod', args));
   const closure = closeModuleList(index, inputs.modules);
   const entries = initramfsEntries(inputs.busybox, inputs.initScript, tree, closure);
 
@@ -110,7 +103,7 @@ export async function buildInitramfs(inputs: InitramfsInputs): Promise<Initramfs
   const archive = Readable.from(counted(cpioNewcStream(entries, { sourceDateEpoch: inputs.sourceDateEpoch }), state));
   const { tool, args } = compressorCommand(inputs.compression);
   try {
-    await inputs.run(tool, args, { input: archive, stdoutFile: inputs.output });
+    await inputs.runner.exec(tool, args, { input: archive, stdoutFile: inputs.output });
     // A source that failed mid-stream ended the archive early: that image must not stay.
     if (state.error !== undefined) throw state.error;
   } catch (err) {

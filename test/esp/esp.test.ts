@@ -6,9 +6,9 @@ import { copyFile, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildEsp, EspInputError, liveEspEntries, loaderConf, type EspEntry } from '../../stages/esp.js';
-import { readFatGeometry } from '../../stages/iso/fat-layout.js';
+import { readFatGeometry } from '../../stages/esp/fat-layout.js';
 import { ESP_ENROLL_DIR } from '../../keys/secureboot.js';
-import { buildBootPieces, hostRunner, OS, output, scratchDir, sparseFile, TEST_EPOCH, type BootPieces } from '../iso/fixtures.js';
+import { buildBootPieces, hostTools, OS, output, scratchDir, sparseFile, TEST_EPOCH, type BootPieces } from '../iso/fixtures.js';
 
 let dir: string;
 let pieces: BootPieces;
@@ -32,7 +32,7 @@ function liveEntries(p: BootPieces = pieces): EspEntry[] {
 
 async function build(name: string, entries: EspEntry[], extra: { label?: string; epoch?: number } = {}) {
   const image = join(dir, `${name}.img`);
-  const result = await buildEsp({ entries, output: image, label: extra.label, sourceDateEpoch: extra.epoch ?? TEST_EPOCH, scratch: join(dir, `${name}-scratch`), run: hostRunner });
+  const result = await buildEsp({ entries, output: image, label: extra.label, sourceDateEpoch: extra.epoch ?? TEST_EPOCH, scratch: join(dir, `${name}-scratch`), runner: hostTools });
   return { image, result };
 }
 
@@ -146,7 +146,7 @@ describe('bad input fails early and leaves no image', () => {
     ['a missing source', [{ path: 'EFI/BOOT/BOOTX64.EFI', source: '/nonexistent/systemd-bootx64.efi' }], /source of EFI\/BOOT\/BOOTX64.EFI \(\/nonexistent\/systemd-bootx64.efi\) cannot be read/],
   ] as [string, EspEntry[], RegExp][])('%s', async (name, entries, message) => {
     const image = join(dir, `bad-${name.replace(/\W+/g, '-')}.img`);
-    const attempt = buildEsp({ entries, output: image, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'bad-scratch'), run: hostRunner });
+    const attempt = buildEsp({ entries, output: image, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'bad-scratch'), runner: hostTools });
     await expect(attempt).rejects.toThrow(EspInputError);
     await expect(attempt).rejects.toThrow(message);
     await expect(stat(image)).rejects.toThrow(/ENOENT/);

@@ -4,7 +4,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CLUSTER_RANGE, directoryEntriesFor, planFatLayout, readFatGeometry } from '../../stages/iso/fat-layout.js';
+import { CLUSTER_RANGE, directoryEntriesFor, planFatLayout, readFatGeometry } from '../../stages/esp/fat-layout.js';
 import { output, scratchDir } from '../iso/fixtures.js';
 
 let dir: string;

@@ -7,7 +7,7 @@ import { buildInitramfs } from '../../stages/initramfs/build.js';
 import type { InitramfsResult } from '../../stages/initramfs/build.js';
 import { DEFAULT_COMPRESSION } from '../../stages/initramfs/compression.js';
 import type { Compression } from '../../stages/initramfs/compression.js';
-import { runHostTool } from '../../stages/initramfs/host-tool.js';
+import { hostRunner } from '../../stages/host-runner.js';
 import { DEFAULT_MODULE_LIST_FILE, readModuleList } from '../../stages/initramfs/module-list.js';
 import { projectRoot } from '../fixtures/paths.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';
@@ -28,7 +28,7 @@ export async function buildTestInitramfs(output: string, compression: Compressio
       sourceDateEpoch: TEST_EPOCH,
       scratch,
       output,
-      run: runHostTool,
+      runner: hostRunner(),
     });
   } finally {
     await rm(scratch, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitramfsResult } from '../../stages/initramfs/build.js';
 import { buildInitramfs } from '../../stages/initramfs/build.js';
 import { CompressionError, validateCompression } from '../../stages/initramfs/compression.js';
-import { runHostTool } from '../../stages/initramfs/host-tool.js';
+import { hostRunner } from '../../stages/host-runner.js';
 import { NotStaticBinaryError } from '../../stages/initramfs/static-binary.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
 import { buildTestInitramfs, TEST_EPOCH } from './build-image.js';
@@ -109,7 +109,7 @@ describe('initramfs inputs that must fail the build', () => {
     sourceDateEpoch: TEST_EPOCH,
     scratch: dir,
     output: join(dir, 'out.img'),
-    run: runHostTool,
+    runner: hostRunner(),
   });
 
   it('a dynamically linked busybox', async () => {

@@ -8,7 +8,7 @@ import { closeModuleList, ModuleNotFoundError } from '../../stages/initramfs/mod
 import { findModuleTree, loadModuleIndex, ModuleTreeError } from '../../stages/initramfs/module-index.js';
 import type { ModuleIndex } from '../../stages/initramfs/module-index.js';
 import { DEFAULT_MODULE_LIST_FILE, parseModuleList, readModuleList } from '../../stages/initramfs/module-list.js';
-import { runHostTool } from '../../stages/initramfs/host-tool.js';
+import { hostRunner } from '../../stages/host-runner.js';
 import { debianKernel } from './debian-inputs.js';
 
 describe('module closure (Debian kernel)', () => {
@@ -21,7 +21,7 @@ describe('module closure (Debian kernel)', () => {
     scratch = await mkdtemp(join(tmpdir(), 'initramfs-modules-'));
     const tree = await findModuleTree(kernel.root);
     expect(tree.kernelRelease).toBe(kernel.release);
-    ({ index, ranDepmod } = await loadModuleIndex(tree, scratch, (args) => runHostTool('depmod', args)));
+    ({ index, ranDepmod } = await loadModuleIndex(tree, scratch, (args) => hostRunner().exec('depmod', args)));
   });
   afterAll(async () => {
     await rm(scratch, { recursive: true, force: true });

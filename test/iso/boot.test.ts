@@ -17,7 +17,7 @@ import {
 import { buildEsp, liveEspEntries, loaderConf, type EspEntry } from '../../stages/esp.js';
 import { buildIso } from '../../stages/iso.js';
 import {
-  buildBootPieces, hostRunner, isolinuxTemplate, LIVE_LABEL, OS, ROOT_MARKER, scratchDir, sparseFile, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces,
+  buildBootPieces, hostTools, isolinuxTemplate, LIVE_LABEL, OS, ROOT_MARKER, scratchDir, sparseFile, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces,
 } from './fixtures.js';
 
 let dir: string;
@@ -29,12 +29,12 @@ async function liveIso(pieces: BootPieces, name: keyof typeof isos, fillerBytes:
   const entries = liveEspEntries({ os: OS, systemdBoot: pieces.systemdBoot, liveUki: pieces.liveUki, loader: { timeoutSeconds: 2 } });
   if (fillerBytes > 0) entries.push({ path: `EFI/${OS}/filler.bin`, source: await sparseFile(join(dir, `${name}-filler`), fillerBytes) });
   const esp = join(dir, `${name}-efiboot.img`);
-  await buildEsp({ entries, output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, `${name}-scratch`), run: hostRunner });
+  await buildEsp({ entries, output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, `${name}-scratch`), runner: hostTools });
   const iso = join(dir, `${name}.iso`);
   await buildIso({
     output: iso, os: OS, volumeLabel: LIVE_LABEL, cmdline: VARIANT_CMDLINE, timeoutSeconds: 2, isolinuxTemplate: await isolinuxTemplate(),
     sourceDateEpoch: TEST_EPOCH, esp, syslinux: pieces.syslinux, kernel: pieces.kernel, initramfs: pieces.initramfs, rootImage: pieces.rootImage,
-    systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(dir, `${name}-scratch`), run: hostRunner,
+    systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(dir, `${name}-scratch`), runner: hostTools,
   });
   return iso;
 }
@@ -88,7 +88,7 @@ describe('Secure Boot', () => {
       { path: 'loader/loader.conf', data: loaderConf({ timeoutSeconds: 0, secureBootEnroll: 'force' }) },
     ];
     const enrollmentDisk = join(dir, 'enroll.img');
-    await buildEsp({ entries, output: enrollmentDisk, label: 'ENROLL', sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'enroll-scratch'), run: hostRunner });
+    await buildEsp({ entries, output: enrollmentDisk, label: 'ENROLL', sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'enroll-scratch'), runner: hostTools });
     const enrolledVars = join(dir, 'enrolled-vars.fd');
     const enroll = await runBootTest(secureBootEnrollScenario({ enrollmentDisk, firmware }), {
       outDir: join(dir, 'enroll'), runDir: join(dir, 'enroll', 'run'), saveVarsTo: enrolledVars,

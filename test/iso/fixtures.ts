@@ -2,6 +2,7 @@
 // (systemd-boot-efi), isolinux.bin + isohdpfx.bin (isolinux), ldlinux.c32 (syslinux-common), the
 // Debian kernel, the project's initramfs built from it, signed UKIs, and a busybox root image
 // whose init starts a root shell on the console (what the qemu/ boot scenarios talk to).
+import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { initSecureBootKeys, type SecureBootKeySet } from '../../keys/secureboot
 import { signFile } from '../../stages/sign.js';
 import { buildUki } from '../../stages/uki.js';
 import { liveKernelCommandLine } from '../../stages/iso/volume-label.js';
-import { runImageToolOnHost } from '../../stages/iso/tool-runner.js';
+import { hostRunner, type Runner } from '../../stages/host-runner.js';
 import type { SyslinuxFiles } from '../../stages/iso.js';
 import { extractDeb, fetchDeb } from '../fixtures/debs.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
@@ -29,7 +30,8 @@ export const VARIANT_CMDLINE = 'console=ttyS0,115200';
 /** What the root image's init prints before it starts the shell. */
 export const ROOT_MARKER = 'pipeline-test-root: shell on the console';
 
-export { runImageToolOnHost as hostRunner };
+/** mkfs.fat, mtools and xorriso from PATH, outside the engine (HOME: mtools reads ~/.mtoolsrc). */
+export const hostTools: Runner = hostRunner({ env: { HOME: tmpdir() } });
 
 export function isoFixturesDir(): string {
   return join(fixturesDir(), 'iso');

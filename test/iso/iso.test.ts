@@ -9,7 +9,7 @@ import { buildEsp, liveEspEntries } from '../../stages/esp.js';
 import { buildIso, IsoInputError, ISO_PATHS, type BuildIsoOptions } from '../../stages/iso.js';
 import { VolumeLabelError } from '../../stages/iso/volume-label.js';
 import {
-  buildBootPieces, buildRootImage, hostRunner, isolinuxTemplate, LIVE_LABEL, OS, output, scratchDir, sparseFile, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces,
+  buildBootPieces, buildRootImage, hostTools, isolinuxTemplate, LIVE_LABEL, OS, output, scratchDir, sparseFile, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces,
 } from './fixtures.js';
 
 let dir: string;
@@ -24,10 +24,10 @@ beforeAll(async () => {
   template = await isolinuxTemplate();
   const entries = liveEspEntries({ os: OS, systemdBoot: pieces.systemdBoot, liveUki: pieces.liveUki, loader: { timeoutSeconds: 2 } });
   esp = join(dir, 'efiboot.img');
-  await buildEsp({ entries, output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'esp-scratch'), run: hostRunner });
+  await buildEsp({ entries, output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'esp-scratch'), runner: hostTools });
   const filler = await sparseFile(join(dir, 'filler.bin'), 40 * 2 ** 20);
   bigEsp = join(dir, 'efiboot-big.img');
-  await buildEsp({ entries: [...entries, { path: `EFI/${OS}/filler.bin`, source: filler }], output: bigEsp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'esp-scratch'), run: hostRunner });
+  await buildEsp({ entries: [...entries, { path: `EFI/${OS}/filler.bin`, source: filler }], output: bigEsp, sourceDateEpoch: TEST_EPOCH, scratch: join(dir, 'esp-scratch'), runner: hostTools });
 }, 300_000);
 
 afterAll(async () => {
@@ -38,7 +38,7 @@ function isoOptions(output: string, overrides: Partial<BuildIsoOptions> = {}): B
   return {
     output, os: OS, volumeLabel: LIVE_LABEL, cmdline: VARIANT_CMDLINE, timeoutSeconds: 2, isolinuxTemplate: template, sourceDateEpoch: TEST_EPOCH,
     esp, syslinux: pieces.syslinux, kernel: pieces.kernel, initramfs: pieces.initramfs, rootImage: pieces.rootImage,
-    systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(dir, 'iso-scratch'), run: hostRunner, ...overrides,
+    systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(dir, 'iso-scratch'), runner: hostTools, ...overrides,
   };
 }
 

@@ -11,7 +11,7 @@ import { Session } from '../../graph/session.js';
 import { buildEsp, ESP_IMAGE, espNode, liveEspEntries, liveEspNode } from '../../stages/esp.js';
 import { buildIso, isoNode } from '../../stages/iso.js';
 import { projectRoot } from '../fixtures/paths.js';
-import { buildBootPieces, hostRunner, isolinuxTemplate, LIVE_LABEL, OS, scratchDir, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces } from './fixtures.js';
+import { buildBootPieces, hostTools, isolinuxTemplate, LIVE_LABEL, OS, scratchDir, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces } from './fixtures.js';
 
 /** Stands in for a producer node: copies project files (under out/fixtures) to paths in its output. */
 function filesNode(id: string, files: Record<string, string>): NodeSpec {
@@ -95,14 +95,14 @@ describe('esp and iso nodes', () => {
     const esp = join(reference, ESP_IMAGE);
     await buildEsp({
       entries: liveEspEntries({ os: OS, systemdBoot: pieces.systemdBoot, liveUki: pieces.liveUki, loader: { timeoutSeconds: 2 } }),
-      output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(reference, 'scratch'), run: hostRunner,
+      output: esp, sourceDateEpoch: TEST_EPOCH, scratch: join(reference, 'scratch'), runner: hostTools,
     });
     expect((await readFile(join(espOut.path!, ESP_IMAGE))).equals(await readFile(esp))).toBe(true);
     const iso = join(reference, `${OS}.iso`);
     await buildIso({
       output: iso, os: OS, volumeLabel: LIVE_LABEL, cmdline: VARIANT_CMDLINE, timeoutSeconds: 2, isolinuxTemplate: await isolinuxTemplate(),
       sourceDateEpoch: TEST_EPOCH, esp, syslinux: pieces.syslinux, kernel: pieces.kernel, initramfs: pieces.initramfs, rootImage: pieces.rootImage,
-      systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(reference, 'scratch'), run: hostRunner,
+      systemA: pieces.systemA, systemB: pieces.systemB, scratch: join(reference, 'scratch'), runner: hostTools,
     });
     expect(await readFile(join(isoOut.path!, `${OS}.iso.sha256`), 'utf8')).toBe(await readFile(`${iso}.sha256`, 'utf8'));
 
