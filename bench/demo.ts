@@ -13,7 +13,7 @@ import { compileTarget } from '../compile/index.js';
 import { loadCompileInputs } from '../compile/load.js';
 import { build } from '../graph/build.js';
 import { Session } from '../graph/session.js';
-import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
+import { PIPELINE_FILE_ROOTS } from '../stages/shared/pipeline-files.js';
 import { mksquashfsArgs, SQUASHFS_ZSTD_LEVEL } from '../stages/squashfs.js';
 import { ensureDemoMirror } from '../test/fixtures/build-mirror.js';
 import { projectRoot } from '../test/fixtures/paths.js';

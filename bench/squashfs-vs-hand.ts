@@ -2,7 +2,7 @@
 // of the node (`npm run bench -- demo` quotes it; test/squashfs checks the images agree).
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Runner } from '../stages/host-runner.js';
+import type { Runner } from '../stages/shared/host-runner.js';
 import { buildSquashfs, SQUASHFS_ZSTD_LEVEL, squashfsSettings, type SquashfsRoute } from '../stages/squashfs.js';
 import { median } from '../util/stats.js';
 

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { build, type BuildOptions, type BuildResult, type NodeOutcome } from '../graph/build.js';
 import type { BuildEvent, EventSink } from '../graph/events.js';
 import { Session } from '../graph/session.js';
-import { PIPELINE_FILE_ROOTS } from '../stages/pipeline-files.js';
+import { PIPELINE_FILE_ROOTS } from '../stages/shared/pipeline-files.js';
 import { TraceRecorder } from '../graph/trace.js';
 import { validateGraph } from '../graph/validate.js';
 import { compileTarget, type CompileOptions, type CompiledTarget } from '../compile/index.js';

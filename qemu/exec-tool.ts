@@ -1,6 +1,6 @@
 // How the image helpers (FAT, GPT, ISO extraction) run host tools: through the node's
 // ctx.exec inside the engine (logged, hermetic), through execa in tests and scripts.
-import { hostRunner } from '../stages/host-runner.js';
+import { hostRunner } from '../stages/shared/host-runner.js';
 import type { RunContext } from '../graph/node.js';
 
 export interface ToolRunOptions {

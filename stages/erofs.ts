@@ -15,12 +15,12 @@
 import { chmod, constants, copyFile, lchown, link, mkdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { readManifest, type ManifestEntry, type TreeManifest } from './manifest.js';
+import { readManifest, type ManifestEntry, type TreeManifest } from './shared/manifest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
-import type { Runner } from './host-runner.js';
+import type { Runner } from './shared/host-runner.js';
 
 export { uuidFromContent };
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
 export const EROFS_KIND_VERSION = 1;

@@ -9,8 +9,8 @@ import type { Json, NodeSpec } from '../graph/node.js';
 import { hashFileInto } from './shared/file-digest.js';
 import { liveUkiName, validateOsId } from './shared/os-names.js';
 import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './esp/fat-layout.js';
-import type { Runner } from './host-runner.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import type { Runner } from './shared/host-runner.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 /** The image's file name in the esp node's output (what the iso node points at). */
 export const ESP_IMAGE = 'efiboot.img';

@@ -3,7 +3,7 @@
 // the root filesystem never reaches its key. The work is in stages/initramfs/build.ts.
 import { join } from 'node:path';
 import type { Json, NodeSpec } from '../graph/node.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 import { buildInitramfs } from './initramfs/build.js';
 import { compressorCommand, DEFAULT_COMPRESSION, validateCompression } from './initramfs/compression.js';
 import type { Compression } from './initramfs/compression.js';

@@ -12,11 +12,11 @@ import { readFatGeometry } from './esp/fat-layout.js';
 import { writeSha256File } from './shared/file-digest.js';
 import { liveUkiName, slotUkiName, validateOsId } from './shared/os-names.js';
 import { ISOLINUX_TEMPLATE_FILE, renderIsolinuxCfg } from './iso/isolinux-config.js';
-import type { Runner } from './host-runner.js';
+import type { Runner } from './shared/host-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
 import { SQUASHFS_FILE } from './squashfs.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 /** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
 export const ISO_PATHS = {

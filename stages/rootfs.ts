@@ -6,11 +6,11 @@ import type { NodeSpec } from '../graph/node.js';
 import { buildRootfs } from './rootfs/build.js';
 import type { RootfsConfig } from './rootfs/config.js';
 import { SCRIPT_TOOLS } from './rootfs/scripts.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 export { buildRootfs, type BuildRootfsOptions, type RootfsPackageInput, type RootfsResult } from './rootfs/build.js';
 export type { RootfsConfig, UserConfig, GroupConfig, ServiceConfig, SerialConsoleConfig, FstabConfig } from './rootfs/config.js';
-export { hostRunner, type Runner } from './host-runner.js';
+export { hostRunner, type Runner } from './shared/host-runner.js';
 export { PathConflictError, InstallScriptError, RootfsConfigError, RootfsError } from './rootfs/errors.js';
 
 /** Bump when the rootfs output changes for the same inputs. */

@@ -11,7 +11,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { digestTree } from '../graph/tree-digest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { PkgInfo } from './sources/apk/package.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 export const SBOM_FILE = 'sbom.spdx.json';
 export const SBOM_KIND_VERSION = 1;

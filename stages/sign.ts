@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { AuthenticodeError, loadSigningKey, signPe, type SignPeResult } from '../formats/authenticode.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 
 /** Environment variable that overrides the variant's signing key path. */
 export const SIGNING_KEY_ENV = 'PIPELINE_SECUREBOOT_KEY';

@@ -3,8 +3,8 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { epochEnv, parseSourceDateEpoch, type StampsTime } from './source-date-epoch.js';
-export { parseSourceDateEpoch, SourceDateEpochError } from './source-date-epoch.js';
+import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+export { parseSourceDateEpoch, SourceDateEpochError } from './shared/source-date-epoch.js';
 import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
 
 export class UkiInputError extends Error {

@@ -1,7 +1,7 @@
 // Builds initramfs-live.img: a static busybox, the /init script, the closed module set (copied
 // byte for byte: the .ko files carry the signatures a locked-down kernel checks) and the two
 // device nodes the kernel needs before devtmpfs, as one reproducible newc cpio, compressed.
-import type { Runner } from '../host-runner.js';
+import type { Runner } from '../shared/host-runner.js';
 import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { cpioNewcStream } from '../../formats/cpio.js';

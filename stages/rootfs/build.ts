@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { lutimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type TreeManifest } from '../manifest.js';
+import { writeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type TreeManifest } from '../shared/manifest.js';
 import { idNames } from './accounts.js';
 import { validateRootfsConfig, type RootfsConfig } from './config.js';
 import { applyGeneratedConfig } from './generated.js';
@@ -18,7 +18,7 @@ import { writeTreeToDisk } from './materialize.js';
 import { mergePackages } from './merge.js';
 import { applyOverlay } from './overlay.js';
 import { readUnpackedPackage } from './package-input.js';
-import type { Runner } from '../host-runner.js';
+import type { Runner } from '../shared/host-runner.js';
 import { runInstallScripts, type ScriptRun } from './scripts.js';
 import { RootTree, toManifestEntry } from './tree.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { writeTar, type TarWriteEntry } from '../../formats/tar.js';
-import type { ManifestEntry, TreeManifest } from '../manifest.js';
+import type { ManifestEntry, TreeManifest } from '../shared/manifest.js';
 
 const WHOLE_FILE_LIMIT = 4 << 20;
 

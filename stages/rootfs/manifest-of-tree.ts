@@ -1,7 +1,7 @@
 // A manifest for a plain directory tree, owned by root, modes as on disk: turns any tree (an
 // extracted kernel package, a test tree) into a rootfs-shaped input for the image builders and
 // their benchmarks.
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type TreeManifest } from '../manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type TreeManifest } from '../shared/manifest.js';
 import { applyDiskChanges, snapshotTree } from './tree-scan.js';
 import { RootTree, toManifestEntry } from './tree.js';
 

@@ -6,7 +6,7 @@
 import { chmod, constants, copyFile, link, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import type { ManifestEntry } from '../manifest.js';
+import type { ManifestEntry } from '../shared/manifest.js';
 import { RootfsError } from './errors.js';
 import type { RootTree } from './tree.js';
 

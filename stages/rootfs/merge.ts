@@ -3,7 +3,7 @@
 // content at one path is a conflict, unless one package lists the other in `replaces` (.PKGINFO),
 // as apk allows; then the replacing package's file wins whichever came first.
 import { join } from 'node:path';
-import type { ManifestEntry } from '../manifest.js';
+import type { ManifestEntry } from '../shared/manifest.js';
 import { PathConflictError } from './errors.js';
 import { replacedNames, type UnpackedPackage } from './package-input.js';
 import type { RootTree, TreeNode } from './tree.js';

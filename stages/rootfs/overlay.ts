@@ -5,7 +5,7 @@
 import { sha256File } from '../../graph/hash.js';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareManifestPaths } from '../manifest.js';
+import { compareManifestPaths } from '../shared/manifest.js';
 import { RootfsConfigError, RootfsError } from './errors.js';
 import { overlayOwner, type RootTree, type TreeNode } from './tree.js';
 

@@ -1,7 +1,7 @@
 // One unpacked package as the apk-unpack node left it: root/, manifest.json, scripts/, pkginfo.json.
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readManifest, type TreeManifest } from '../manifest.js';
+import { readManifest, type TreeManifest } from '../shared/manifest.js';
 import type { PkgInfo } from '../sources/apk/package.js';
 import { RootfsError } from './errors.js';
 

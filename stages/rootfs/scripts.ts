@@ -13,7 +13,7 @@
 // script: both vanish with the namespace, so nothing of them lands in the image.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Runner } from '../host-runner.js';
+import type { Runner } from '../shared/host-runner.js';
 import { InstallScriptError, RootfsError } from './errors.js';
 import type { UnpackedPackage } from './package-input.js';
 import { applyDiskChanges, snapshotTree, type ScriptChanges } from './tree-scan.js';

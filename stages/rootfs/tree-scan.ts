@@ -6,7 +6,7 @@
 // package's owner and mode unless the script changed exactly those.
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ManifestEntryType } from '../manifest.js';
+import type { ManifestEntryType } from '../shared/manifest.js';
 import { sha256File } from '../../graph/hash.js';
 import type { RootTree, TreeNode } from './tree.js';
 

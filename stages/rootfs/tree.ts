@@ -3,7 +3,7 @@
 // through symlinked parent directories the way they would on disk (a package file under `lib/`
 // lands in `usr/lib/` when another package made `lib` a symlink to `usr/lib`), so the manifest
 // and the disk never disagree about where a file is.
-import { compareManifestPaths, type ManifestEntry } from '../manifest.js';
+import { compareManifestPaths, type ManifestEntry } from '../shared/manifest.js';
 import { RootfsError } from './errors.js';
 
 export type ContentSource = { file: string } | { bytes: Buffer };

@@ -8,7 +8,7 @@
 // plan needs; checkNamesAndTargets only verifies. Synchronous on purpose: hundreds to thousands
 // of lstat calls are cheaper without promises.
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import type { ManifestEntry, TreeManifest } from '../manifest.js';
+import type { ManifestEntry, TreeManifest } from '../shared/manifest.js';
 import { TreeMismatchError } from './errors.js';
 
 /** What mksquashfs will read from one inode on disk. */

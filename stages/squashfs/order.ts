@@ -3,7 +3,7 @@
 // directory (file data and fragments are written in the order files are met). It differs from the
 // manifest's whole-path order where a name continues with a byte below '/':
 // `lib/foo/x` comes before `lib/foo-1` here, after it in the manifest.
-import type { ManifestEntry } from '../manifest.js';
+import type { ManifestEntry } from '../shared/manifest.js';
 
 /** Entries sorted the way mksquashfs meets them; the input is not changed. */
 export function inSquashfsOrder(entries: readonly ManifestEntry[]): ManifestEntry[] {

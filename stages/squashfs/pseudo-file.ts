@@ -13,7 +13,7 @@
 // backslash-newline continues the line, so a name with a newline cannot be written. Actions apply
 // in file order (the last match wins) and override -root-uid/-root-gid, hence the root exception.
 // Symlinks get mode 0777: what the tar route stores for any symlink, whatever its header says.
-import type { ManifestEntry, TreeManifest } from '../manifest.js';
+import type { ManifestEntry, TreeManifest } from '../shared/manifest.js';
 import type { DiskFacts, DiskInode } from './disk-check.js';
 
 export interface PseudoPlan {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../stages/manifest.js';
+import { readManifest } from '../../stages/shared/manifest.js';
 import { parse } from 'yaml';
 import { parseApkIndex } from '../../stages/sources/apk/apkindex.js';
 import { readApkIndexFile } from '../../stages/sources/apk/index-file.js';

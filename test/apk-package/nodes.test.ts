@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
-import { readManifest } from '../../stages/manifest.js';
+import { readManifest } from '../../stages/shared/manifest.js';
 import { apkIndexNode } from '../../stages/sources/apk/index-file.js';
 import { apkFetchNode, apkUnpackNode } from '../../stages/sources/apk/package.js';
 import { buildApk } from '../fixtures/alpine/abuild.js';

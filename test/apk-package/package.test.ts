@@ -5,7 +5,7 @@ import { lstatSync, mkdtempSync, readFileSync, readlinkSync, readdirSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../stages/manifest.js';
+import { readManifest } from '../../stages/shared/manifest.js';
 import { parsePkgInfo, unpackApk, type UnpackApkResult } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
 import { buildApk, type ApkSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';

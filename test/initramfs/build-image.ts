@@ -1,13 +1,13 @@
 // Builds an initramfs from Debian's kernel and busybox-static with the default module list,
 // as the tests' image under test.
-import { pipelineFile } from '../../stages/pipeline-files.js';
+import { pipelineFile } from '../../stages/shared/pipeline-files.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildInitramfs } from '../../stages/initramfs/build.js';
 import type { InitramfsResult } from '../../stages/initramfs/build.js';
 import { DEFAULT_COMPRESSION } from '../../stages/initramfs/compression.js';
 import type { Compression } from '../../stages/initramfs/compression.js';
-import { hostRunner } from '../../stages/host-runner.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
 import { DEFAULT_MODULE_LIST_FILE, readModuleList } from '../../stages/initramfs/module-list.js';
 import { projectRoot } from '../fixtures/paths.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InitramfsResult } from '../../stages/initramfs/build.js';
 import { buildInitramfs } from '../../stages/initramfs/build.js';
 import { CompressionError, validateCompression } from '../../stages/initramfs/compression.js';
-import { hostRunner } from '../../stages/host-runner.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
 import { NotStaticBinaryError } from '../../stages/initramfs/static-binary.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';
 import { buildTestInitramfs, TEST_EPOCH } from './build-image.js';

@@ -1,5 +1,5 @@
 // Module closure against Debian's real kernel: modules.dep made by depmod, softdeps, aliases.
-import { pipelineFile } from '../../stages/pipeline-files.js';
+import { pipelineFile } from '../../stages/shared/pipeline-files.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { closeModuleList, ModuleNotFoundError } from '../../stages/initramfs/mod
 import { findModuleTree, loadModuleIndex, ModuleTreeError } from '../../stages/initramfs/module-index.js';
 import type { ModuleIndex } from '../../stages/initramfs/module-index.js';
 import { DEFAULT_MODULE_LIST_FILE, parseModuleList, readModuleList } from '../../stages/initramfs/module-list.js';
-import { hostRunner } from '../../stages/host-runner.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
 import { debianKernel } from './debian-inputs.js';
 
 describe('module closure (Debian kernel)', () => {

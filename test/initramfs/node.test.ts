@@ -1,6 +1,6 @@
 // The initramfs node in the real engine, fed by nodes that unpack Debian's packages the way
 // package nodes lay out their outputs (`<output>/root/...`).
-import { PIPELINE_FILE_ROOTS } from '../../stages/pipeline-files.js';
+import { PIPELINE_FILE_ROOTS } from '../../stages/shared/pipeline-files.js';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import { initSecureBootKeys, type SecureBootKeySet } from '../../keys/secureboot
 import { signFile } from '../../stages/sign.js';
 import { buildUki } from '../../stages/uki.js';
 import { liveKernelCommandLine } from '../../stages/iso/volume-label.js';
-import { hostRunner, type Runner } from '../../stages/host-runner.js';
+import { hostRunner, type Runner } from '../../stages/shared/host-runner.js';
 import type { SyslinuxFiles } from '../../stages/iso.js';
 import { extractDeb, fetchDeb } from '../fixtures/debs.js';
 import { fixturesDir, projectRoot } from '../fixtures/paths.js';

@@ -1,7 +1,7 @@
 // The esp and iso nodes in the real engine: fed by stand-in nodes laid out the way the package,
 // initramfs, root image and sign nodes lay out their outputs, they build the same bytes as the
 // plain functions, their keys hold no machine paths, and a second build comes from the cache.
-import { PIPELINE_FILE_ROOTS } from '../../stages/pipeline-files.js';
+import { PIPELINE_FILE_ROOTS } from '../../stages/shared/pipeline-files.js';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, chmod } from 'node:fs
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestTree } from '../../graph/tree-digest.js';
-import { readManifest, type ManifestEntry, type TreeManifest } from '../../stages/manifest.js';
+import { readManifest, type ManifestEntry, type TreeManifest } from '../../stages/shared/manifest.js';
 import {
   buildRootfs,
   hostRunner,

@@ -9,7 +9,7 @@ import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
 import { erofsNode, EROFS_FILE } from '../../stages/erofs.js';
-import { readManifest } from '../../stages/manifest.js';
+import { readManifest } from '../../stages/shared/manifest.js';
 import { rootfsNode } from '../../stages/rootfs.js';
 import { buildSbomDocument, isSpdxExpression, redactUrl, sbomNode, SBOM_FILE, serializeSbom, type SbomPackageInput } from '../../stages/sbom.js';
 import { apkFetchNode, apkUnpackNode, type PkgInfo } from '../../stages/sources/apk/package.js';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, lutimesSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readManifest, writeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestEntry, type TreeManifest } from '../../stages/manifest.js';
+import { readManifest, writeManifest, MANIFEST_FORMAT, MANIFEST_VERSION, type ManifestEntry, type TreeManifest } from '../../stages/shared/manifest.js';
 import { diskMode } from '../../stages/rootfs/materialize.js';
 
 export const EDGE_EPOCH = 1767225600;

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildErofs, erofsLimits, ErofsError, uuidFromContent } from '../../stages/erofs.js';
-import { readManifest, type TreeManifest } from '../../stages/manifest.js';
+import { readManifest, type TreeManifest } from '../../stages/shared/manifest.js';
 import { hostRunner } from '../../stages/rootfs.js';
 import { fixturesDir } from '../fixtures/paths.js';
 import { DEMO_EPOCH } from '../rootfs/packages.js';

@@ -2,7 +2,7 @@
 // by entry, with the manifest it was built from.
 import { execFileSync } from 'node:child_process';
 import { expect } from 'vitest';
-import type { ManifestEntry, TreeManifest } from '../../stages/manifest.js';
+import type { ManifestEntry, TreeManifest } from '../../stages/shared/manifest.js';
 
 export interface Listed {
   path: string;

@@ -7,8 +7,8 @@ import { copyFileSync, existsSync, lchownSync, linkSync, lutimesSync, readdirSyn
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hostRunner } from '../../stages/host-runner.js';
-import { readManifest, writeManifest, type TreeManifest } from '../../stages/manifest.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
+import { readManifest, writeManifest, type TreeManifest } from '../../stages/shared/manifest.js';
 import {
   buildSquashfs,
   escapePseudoPath,

@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest, type TreeManifest } from '../../stages/manifest.js';
+import { readManifest, type TreeManifest } from '../../stages/shared/manifest.js';
 import { hostRunner } from '../../stages/rootfs.js';
 import { buildSquashfs, SquashfsError, SQUASHFS_ZSTD_LEVEL } from '../../stages/squashfs.js';
 import { benchmarkSquashfs } from '../../bench/squashfs-vs-hand.js';

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readManifest } from '../../stages/manifest.js';
+import { readManifest } from '../../stages/shared/manifest.js';
 import { cli, jsonEvents, statuses } from '../engine/helpers.js';
 import { deadUrl } from '../fixtures/http-server.js';
 import { demoProject, serveDemoMirror, type DemoMirrorServer } from './demo-project.js';

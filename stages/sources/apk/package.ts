@@ -33,7 +33,7 @@ import {
   writeManifest,
   type ManifestEntry,
   type TreeManifest,
-} from '../../manifest.js';
+} from '../../shared/manifest.js';
 import {
   ApkTrustError,
   BadSignatureError,

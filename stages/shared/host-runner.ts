@@ -4,7 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
-import type { ExecOptions, ExecResult } from '../graph/node.js';
+import type { ExecOptions, ExecResult } from '../../graph/node.js';
 
 export interface Runner {
   /** Runs a host tool by name; non-zero exit throws unless listed in okExitCodes. */
