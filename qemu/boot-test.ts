@@ -4,8 +4,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Accelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
-import type { Silence } from './console-progress.js';
-import { SerialConsole, type Marker } from './expect.js';
+import { SerialConsole, type LongestSilence, type Marker } from './expect.js';
 import type { CommandResult } from './live-shell.js';
 import { ProcessMeter, WallClockMeter } from './process-meter.js';
 import { startQemu, type QemuInstance } from './runner.js';
@@ -55,7 +54,7 @@ export interface BootTestResult {
   /** How long QEMU waited for a CPU (its most delayed thread): the machine's load, not the guest's. */
   starvedSeconds: number;
   /** The longest the guest printed nothing of its own, to size silence budgets from. */
-  longestSilence?: Silence;
+  longestSilence?: LongestSilence;
 }
 
 export const SERIAL_LOG = 'serial.log';

@@ -8,8 +8,8 @@ export interface Silence {
   cpuSeconds: number;
   /** Seconds since QEMU started at which the silence ended. */
   endedAt: number;
-  /** The start of the output that ended it. */
-  endedBy: string;
+  /** Where in the console text the output that ended it begins. */
+  endedAtIndex: number;
 }
 
 /** How much recently typed text an echo is compared with. */
@@ -38,15 +38,15 @@ export class ConsoleProgress {
     this.typed = (this.typed + text.replace(/\r/g, '')).slice(-TYPED_WINDOW);
   }
 
-  /** Fresh normalized output; records and returns whether it is progress. */
-  noteOutput(fresh: string, now: MeterSample): boolean {
+  /** Fresh normalized output, found at `index` of the console text; records and returns whether it is progress. */
+  noteOutput(fresh: string, index: number, now: MeterSample): boolean {
     const text = fresh.trim();
     if (!text || this.typed.includes(text)) return false;
     const silence: Silence = {
       wallSeconds: round(now.wallSeconds - this.lastProgress.wallSeconds),
       cpuSeconds: round(now.cpuSeconds - this.lastProgress.cpuSeconds),
       endedAt: round(now.wallSeconds),
-      endedBy: text.split('\n')[0].slice(0, 80),
+      endedAtIndex: index + fresh.indexOf(text),
     };
     if (!this.longest || silence.cpuSeconds > this.longest.cpuSeconds) this.longest = silence;
     this.lastProgress = now;

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { BootTestError, FAILURE_TAIL_LINES, type FailureContext } from './boot-error.js';
-import { ConsoleProgress, type Silence } from './console-progress.js';
+import { ConsoleProgress } from './console-progress.js';
 import { WallClockMeter, type MeterSample, type ProgressMeter } from './process-meter.js';
 import { SerialTextNormalizer } from './serial-text.js';
 import { describeExceeded, exceededLimit, scaledBudget, waitUsage, type Budget } from './wait-budget.js';
@@ -61,6 +61,15 @@ export interface Marker {
   seconds: number;
   /** CPU seconds the process had used by then (wall seconds when the meter measures no CPU). */
   cpuSeconds: number;
+}
+
+export interface LongestSilence {
+  wallSeconds: number;
+  cpuSeconds: number;
+  /** Seconds since the process started at which it ended. */
+  endedAt: number;
+  /** The line whose output ended it. */
+  endedBy: string;
 }
 
 export interface ExpectMatch {
@@ -135,8 +144,15 @@ export class SerialConsole {
   }
 
   /** The longest the console stayed silent between two outputs of the guest's own, so far. */
-  get longestSilence(): Silence | undefined {
-    return this.progress.longestSilence;
+  get longestSilence(): LongestSilence | undefined {
+    const silence = this.progress.longestSilence;
+    if (!silence) return undefined;
+    return {
+      wallSeconds: silence.wallSeconds,
+      cpuSeconds: silence.cpuSeconds,
+      endedAt: silence.endedAt,
+      endedBy: lineAround(this.text, silence.endedAtIndex).slice(0, 120),
+    };
   }
 
   /** All serial output so far, normalized. */
@@ -301,7 +317,7 @@ export class SerialConsole {
 
   private onData(fresh: string): void {
     if (!fresh) return;
-    this.progress.noteOutput(fresh, this.meter.sample());
+    this.progress.noteOutput(fresh, this.text.length, this.meter.sample());
     this.append(fresh);
     if (this.fatal) return;
     const fatal = this.scanFatal();
