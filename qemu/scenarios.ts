@@ -31,8 +31,8 @@ export interface ScenarioPlan {
 // to the shell by BIOS, 12-15 by UEFI, and its longest silence (loading and decompressing the
 // kernel and initramfs) is 3.5-6 CPU-s. Under load the firmware's disk reads cost more: SeaBIOS
 // and OVMF poll for completions that QEMU's I/O threads deliver late when they wait for a CPU
-// (a BIOS boot with all of QEMU on one CPU shared with three busy loops: 25 CPU-s, 12.7 of them
-// silent while isolinux loaded the kernel). Each boot step gets over twice that; the wall ceilings
+// (a BIOS boot with all of QEMU on one CPU shared with three busy loops: 25-31 CPU-s, up to 15.7
+// of them silent while isolinux loaded the kernel). Each boot step gets twice that; the wall ceilings
 // (time QEMU was not kept from a CPU) end only waits of a guest idling silently, and cover the
 // initramfs's own 30 s wait for its root device, so its fatal line, not ours, names that failure.
 // PIPELINE_BOOT_TIME_SCALE multiplies them all, for machines slower per core.
