@@ -4,11 +4,13 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Accelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
-import { SerialConsole, type Marker } from './expect.js';
+import { SerialConsole, type LongestSilence, type Marker } from './expect.js';
 import type { CommandResult } from './live-shell.js';
+import { ProcessMeter, WallClockMeter } from './process-meter.js';
 import { startQemu, type QemuInstance } from './runner.js';
 import type { ScenarioPlan } from './scenarios.js';
 import { runScript } from './script.js';
+import { bootTimeScale } from './time-scale.js';
 import { shellQuote } from '../graph/shell-quote.js';
 
 export interface BootTestOptions {
@@ -30,6 +32,8 @@ export interface BootTestOptions {
   onStart?: (qemu: QemuInstance, reproduceWith: string) => void;
   /** After a passing run, copy the run's OVMF variable store here (the enrollment boot). */
   saveVarsTo?: string;
+  /** Multiplies every budget of the plan; default: bootTimeScale() (PIPELINE_BOOT_TIME_SCALE). */
+  timeScale?: number;
 }
 
 export interface BootTestResult {
@@ -40,16 +44,25 @@ export interface BootTestResult {
   accel: Accelerator;
   /** Shell-quoted; for OVMF prefixed with the variable-store copy it needs. */
   qemuCommand: string;
-  /** Seconds since QEMU start at which each marker appeared, in order. */
+  /** Seconds (and QEMU CPU seconds) since QEMU start at which each marker appeared, in order. */
   markers: Marker[];
   commands: CommandResult[];
+  /** Wall seconds of the run. */
   seconds: number;
+  /** QEMU's CPU time over the run (all threads). */
+  cpuSeconds: number;
+  /** How long QEMU waited for a CPU (its most delayed thread): the machine's load, not the guest's. */
+  starvedSeconds: number;
+  /** The longest the guest printed nothing of its own, to size silence budgets from. */
+  longestSilence?: LongestSilence;
 }
 
 export const SERIAL_LOG = 'serial.log';
 export const RESULT_JSON = 'result.json';
 
 export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions): Promise<BootTestResult> {
+  // Before QEMU starts: a bad PIPELINE_BOOT_TIME_SCALE must not leave a QEMU behind.
+  const timeScale = options.timeScale ?? bootTimeScale();
   await mkdir(options.outDir, { recursive: true });
   const logPath = join(options.outDir, SERIAL_LOG);
   const qemu = await startQemu(plan.qemu, {
@@ -62,6 +75,7 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
   });
   const qemuCommand = reproductionCommand(plan, qemu.commandLine, qemu.varsPath);
   options.onStart?.(qemu, qemuCommand);
+  const meter = qemu.pid ? new ProcessMeter(qemu.pid, 'QEMU', qemu.startedAt) : new WallClockMeter('QEMU', qemu.startedAt);
   const console = new SerialConsole({
     input: qemu.serialOut,
     output: qemu.serialIn,
@@ -70,6 +84,8 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
     startedAt: qemu.startedAt,
     describeEnd: () => qemu.describeExit(),
     onLine: options.onLine,
+    meter,
+    timeScale,
   });
   let failure: unknown;
   let commands: CommandResult[] = [];
@@ -79,6 +95,7 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
     failure = error;
   }
   const seconds = console.elapsed();
+  const usage = meter.sample();
   await qemu.stop();
   await console.close();
   if (failure && options.signal?.aborted) {
@@ -100,10 +117,17 @@ export async function runBootTest(plan: ScenarioPlan, options: BootTestOptions):
     markers: console.markers,
     commands,
     seconds,
+    cpuSeconds: round(usage.cpuSeconds),
+    starvedSeconds: round(usage.starvedSeconds),
+    longestSilence: console.longestSilence,
   };
   await writeFile(join(options.outDir, RESULT_JSON), JSON.stringify(result, null, 2) + '\n');
   if (failure) throw failure;
   return result;
+}
+
+function round(value: number): number {
+  return Math.round(value * 100) / 100;
 }
 
 /** The command a user pastes to rerun: OVMF needs its private variable-store copy first. */

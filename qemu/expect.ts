@@ -1,12 +1,16 @@
-// An expect engine over a serial console stream: wait for patterns with timeouts, fail fast on
-// fatal patterns, time markers since QEMU start, send lines. Works on any readable/writable pair
-// (QEMU's stdio, a socket, a plain process), so it is testable without QEMU.
+// An expect engine over a serial console stream: wait for patterns within budgets of progress
+// (QEMU CPU time, silence, a wall ceiling: see wait-budget.ts), fail fast on fatal patterns, time
+// markers since QEMU start, send lines. Works on any readable/writable pair (QEMU's stdio, a
+// socket, a plain process), so it is testable without QEMU.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { BootTestError, FAILURE_TAIL_LINES, type FailureContext } from './boot-error.js';
+import { ConsoleProgress } from './console-progress.js';
+import { WallClockMeter, type MeterSample, type ProgressMeter } from './process-meter.js';
 import { SerialTextNormalizer } from './serial-text.js';
+import { describeExceeded, exceededLimit, scaledBudget, waitUsage, type Budget } from './wait-budget.js';
 
 export type Pattern = string | RegExp;
 
@@ -43,12 +47,29 @@ export interface SerialConsoleOptions {
   onLine?: (line: string) => void;
   /** After a fatal pattern, keep collecting output this long so the error shows what followed. */
   fatalSettleMs?: number;
+  /** Measures the process behind the stream (QemuInstance's pid); default: wall time only. */
+  meter?: ProgressMeter;
+  /** Every budget is multiplied by this (PIPELINE_BOOT_TIME_SCALE); default 1. */
+  timeScale?: number;
+  /** How often budgets are checked. */
+  pollMs?: number;
 }
 
 export interface Marker {
   name: string;
   /** Seconds since the process started. */
   seconds: number;
+  /** CPU seconds the process had used by then (wall seconds when the meter measures no CPU). */
+  cpuSeconds: number;
+}
+
+export interface LongestSilence {
+  wallSeconds: number;
+  cpuSeconds: number;
+  /** Seconds since the process started at which it ended. */
+  endedAt: number;
+  /** The line whose output ended it. */
+  endedBy: string;
 }
 
 export interface ExpectMatch {
@@ -56,10 +77,11 @@ export interface ExpectMatch {
   /** Capture groups of a RegExp pattern. */
   groups: (string | undefined)[];
   seconds: number;
+  cpuSeconds: number;
 }
 
 export interface ExpectOptions {
-  timeoutMs: number;
+  budget: Budget;
   /** Record a marker under this name when the pattern is seen. */
   marker?: string;
   /** Names the awaited thing in messages (default: the pattern). */
@@ -74,10 +96,15 @@ interface PendingWait {
   fail(error: BootTestError): void;
 }
 
+/** Budgets are checked this often: a CPU tick is 10 ms, a probe is typed every second. */
+const DEFAULT_POLL_MS = 250;
+
 export class SerialConsole {
   private readonly normalizer = new SerialTextNormalizer();
   private readonly fatalPatterns: readonly FatalPattern[];
   private readonly startedAt: number;
+  private readonly meter: ProgressMeter;
+  private readonly progress: ConsoleProgress;
   private readonly log?: WriteStream;
   private readonly logPath?: string;
   private text = '';
@@ -94,6 +121,8 @@ export class SerialConsole {
   constructor(private readonly options: SerialConsoleOptions) {
     this.fatalPatterns = options.fatalPatterns ?? DEFAULT_FATAL_PATTERNS;
     this.startedAt = options.startedAt ?? performance.now();
+    this.meter = options.meter ?? new WallClockMeter('the process', this.startedAt);
+    this.progress = new ConsoleProgress(this.meter.sample());
     this.logPath = options.logPath ?? options.context.logPath;
     if (this.logPath) this.log = createWriteStream(this.logPath);
     options.input.on('data', (chunk: Buffer | string) => this.onData(this.normalizer.push(chunk)));
@@ -107,6 +136,23 @@ export class SerialConsole {
   /** Seconds since the process started. */
   elapsed(): number {
     return Math.round((performance.now() - this.startedAt) / 10) / 100;
+  }
+
+  /** What the meter says now (CPU seconds of QEMU since its start, ...). */
+  usage(): MeterSample {
+    return this.meter.sample();
+  }
+
+  /** The longest the console stayed silent between two outputs of the guest's own, so far. */
+  get longestSilence(): LongestSilence | undefined {
+    const silence = this.progress.longestSilence;
+    if (!silence) return undefined;
+    return {
+      wallSeconds: silence.wallSeconds,
+      cpuSeconds: silence.cpuSeconds,
+      endedAt: silence.endedAt,
+      endedBy: lineAround(this.text, silence.endedAtIndex).slice(0, 120),
+    };
   }
 
   /** All serial output so far, normalized. */
@@ -130,6 +176,7 @@ export class SerialConsole {
     if (!output || output.destroyed || output.writableEnded) {
       throw this.failure(`cannot type ${JSON.stringify(text)}: the serial input is closed`);
     }
+    this.progress.noteTyped(text);
     output.write(text);
   }
 
@@ -137,19 +184,18 @@ export class SerialConsole {
     this.send(line + '\n');
   }
 
-  /** Waits until the pattern appears after the previous match; fails on timeout, fatal output or end. */
+  /** Waits until the pattern appears after the previous match; fails past its budget, on fatal output or end. */
   expect(pattern: Pattern, options: ExpectOptions): Promise<ExpectMatch> {
     const regex = toRegExp(pattern);
     const what = options.what ?? options.marker ?? describePattern(pattern);
-    return this.wait<ExpectMatch>(what, options.timeoutMs, (finish) => ({
+    return this.wait<ExpectMatch>(what, options.budget, (finish) => ({
       onText: () => {
         regex.lastIndex = this.cursor;
         const found = regex.exec(this.text);
         if (!found) return false;
         this.cursor = found.index + found[0].length;
-        const seconds = this.elapsed();
-        if (options.marker) this.markers.push({ name: options.marker, seconds });
-        finish({ text: found[0], groups: found.slice(1), seconds });
+        const marker = this.mark(options.marker);
+        finish({ text: found[0], groups: found.slice(1), ...marker });
         return true;
       },
       onEnd: (end) => this.failure(`${what} never appeared: ${end}`),
@@ -159,22 +205,24 @@ export class SerialConsole {
   /** Waits until the stream ends (QEMU exits, e.g. after a reset under -no-reboot). */
   expectEnd(options: ExpectOptions): Promise<number> {
     const what = options.what ?? options.marker ?? 'the end of the serial stream';
-    return this.wait<number>(what, options.timeoutMs, (finish) => ({
+    return this.wait<number>(what, options.budget, (finish) => ({
       onText: () => false,
       onEnd: () => {
-        const seconds = this.elapsed();
-        if (options.marker) this.markers.push({ name: options.marker, seconds });
-        finish(seconds);
+        finish(this.mark(options.marker).seconds);
         return undefined;
       },
     }));
   }
 
-  /** Passes when the pattern does NOT appear for windowMs (or before the stream ends). */
-  expectAbsent(pattern: Pattern, options: { windowMs: number; what?: string }): Promise<void> {
+  /**
+   * Passes when the pattern does NOT appear before the window's first limit (or the stream's
+   * end): e.g. { cpuSeconds: 10, wallSeconds: 15 } lets a busy guest run 10 CPU-s and an idle
+   * one sit 15 s.
+   */
+  expectAbsent(pattern: Pattern, options: { window: Budget; what?: string }): Promise<void> {
     const regex = toRegExp(pattern);
     const what = options.what ?? describePattern(pattern);
-    return this.wait<void>(what, options.windowMs, (finish, fail) => ({
+    return this.wait<void>(what, options.window, (finish, fail) => ({
       onText: () => {
         regex.lastIndex = this.cursor;
         const found = regex.exec(this.text);
@@ -201,38 +249,57 @@ export class SerialConsole {
     }
   }
 
+  private mark(name: string | undefined): { seconds: number; cpuSeconds: number } {
+    const seconds = this.elapsed();
+    const cpuSeconds = Math.round(this.meter.sample().cpuSeconds * 100) / 100;
+    if (name) this.markers.push({ name, seconds, cpuSeconds });
+    return { seconds, cpuSeconds };
+  }
+
   /**
    * Runs one wait. `build` gets `finish` (success) and `fail`; its onEnd returns an error to fail
-   * with, or undefined when it finished itself. `onTimeout` overrides the timeout failure.
+   * with, or undefined when it finished itself. `onExceeded` turns passing the budget into a
+   * success (an absence window).
    */
   private wait<T>(
     what: string,
-    timeoutMs: number,
+    budget: Budget,
     build: (finish: (value: T) => void, fail: (error: BootTestError) => void) => {
       onText(): boolean;
       onEnd(end: string): BootTestError | undefined;
     },
-    onTimeout?: () => T,
+    onExceeded?: () => T,
   ): Promise<T> {
     if (this.waiter) {
       return Promise.reject(new Error(`serial console: already waiting for ${this.waiter.what}; waits are sequential`));
+    }
+    let limits: Required<Budget>;
+    try {
+      limits = scaledBudget(budget, this.options.timeScale ?? 1, what);
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const settle = (action: () => void) => {
         if (done) return;
         done = true;
-        clearTimeout(timer);
+        clearInterval(timer);
         this.waiter = undefined;
         action();
       };
       const finish = (value: T) => settle(() => resolve(value));
       const fail = (error: BootTestError) => settle(() => reject(error));
       const handlers = build(finish, fail);
-      const timer = setTimeout(() => {
-        if (onTimeout) finish(onTimeout());
-        else fail(this.failure(`timed out after ${formatSeconds(timeoutMs)} waiting for ${what}`));
-      }, timeoutMs);
+      const began = this.meter.sample();
+      // Polled, not a timer: the limits are in CPU and silence, which no timer can count.
+      const timer = setInterval(() => {
+        const usage = waitUsage(began, this.progress.last, this.meter.sample());
+        const exceeded = exceededLimit(limits, usage);
+        if (!exceeded) return;
+        if (onExceeded) finish(onExceeded());
+        else fail(this.failure(describeExceeded(what, exceeded, limits, usage, this.meter)));
+      }, this.options.pollMs ?? DEFAULT_POLL_MS);
       this.waiter = {
         what,
         onText: () => handlers.onText(),
@@ -250,6 +317,7 @@ export class SerialConsole {
 
   private onData(fresh: string): void {
     if (!fresh) return;
+    this.progress.noteOutput(fresh, this.text.length, this.meter.sample());
     this.append(fresh);
     if (this.fatal) return;
     const fatal = this.scanFatal();
@@ -341,8 +409,4 @@ function lineAround(text: string, index: number): string {
   const start = text.lastIndexOf('\n', index - 1) + 1;
   const end = text.indexOf('\n', index);
   return text.slice(start, end < 0 ? undefined : end);
-}
-
-function formatSeconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
 }

@@ -2,15 +2,20 @@
 // back, so every marker is written so that only the shell's *expansion* matches it
 // (`$((6*7))` -> 42, `$?` -> the exit code); the echoed command line can never match.
 import type { SerialConsole } from './expect.js';
+import type { Budget } from './wait-budget.js';
 
 const READY_PROBE = 'echo __READY_$((6*7))__';
 const READY_REPLY = /__READY_42__/;
+export const READY_PROBE_DESCRIPTION = 'a shell answering `echo __READY_$((6*7))__`';
 
 export interface ShellReadyOptions {
-  timeoutMs: number;
+  /** The probe's echo is not progress: a guest that only echoes it stays "silent". */
+  budget: Budget;
   /** How often the probe is typed again while nothing answers. */
   probeIntervalMs?: number;
   marker?: string;
+  /** Names the wait in messages. */
+  what?: string;
 }
 
 /**
@@ -31,9 +36,9 @@ export async function waitForShell(console: SerialConsole, options: ShellReadyOp
   const timer = setInterval(probe, interval);
   try {
     const match = await console.expect(READY_REPLY, {
-      timeoutMs: options.timeoutMs,
+      budget: options.budget,
       marker: options.marker,
-      what: 'a shell answering `echo __READY_$((6*7))__`',
+      what: options.what ?? READY_PROBE_DESCRIPTION,
     });
     return match.seconds;
   } finally {
@@ -63,7 +68,7 @@ let nextCommandId = 1;
 export async function runShellCommand(
   console: SerialConsole,
   command: string,
-  options: { timeoutMs: number },
+  options: { budget: Budget },
 ): Promise<CommandResult> {
   if (/[\r\n]/.test(command)) {
     throw new ShellCommandError(`shell command must be one line: ${JSON.stringify(command)}`);
@@ -72,8 +77,8 @@ export async function runShellCommand(
   const typedAt = console.elapsed();
   console.sendLine(`echo ___CMD_START_$((${id}))___; ${command}; echo ___CMD_END_${id}_$?___`);
   const what = `the end of \`${command}\``;
-  await console.expect(new RegExp(`___CMD_START_${id}___\\n`), { timeoutMs: options.timeoutMs, what });
-  const end = await console.expect(new RegExp(`([^]*?)___CMD_END_${id}_(\\d+)___`), { timeoutMs: options.timeoutMs, what });
+  await console.expect(new RegExp(`___CMD_START_${id}___\\n`), { budget: options.budget, what });
+  const end = await console.expect(new RegExp(`([^]*?)___CMD_END_${id}_(\\d+)___`), { budget: options.budget, what });
   const [output = '', code = ''] = end.groups;
   return {
     command,

@@ -28,12 +28,16 @@ import {
 } from './scenarios.js';
 import { buildSlotBDisk } from './slot-disk.js';
 import { tamperUkiCmdline } from './tamper.js';
+import { bootTimeScale } from './time-scale.js';
 
 export const BOOT_TEST_KIND = 'boot-test';
 export const SECUREBOOT_VARS_KIND = 'secureboot-vars';
-/** Bump when a scenario's behaviour changes in a way its key material does not show. */
-export const BOOT_TEST_VERSION = 1;
-export const SECUREBOOT_VARS_VERSION = 1;
+/**
+ * Bump when a scenario's behaviour changes in a way its key material does not show.
+ * 2: budgets of progress (QEMU CPU time, silence, a wall ceiling) instead of wall-clock timeouts.
+ */
+export const BOOT_TEST_VERSION = 2;
+export const SECUREBOOT_VARS_VERSION = 2;
 /** The enrolled variable store in a secureboot-vars node's output. */
 export const ENROLLED_VARS_FILE = 'OVMF_VARS.enrolled.fd';
 
@@ -297,6 +301,8 @@ function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
           setpriv: ctx.tool(SETPRIV_BINARY),
           // A host capability (like the core count), not an input: it changes speed, not results.
           accel: await detectAccelerator(process.env),
+          // Likewise how slow this machine is per core: it widens budgets, it changes no result.
+          timeScale: bootTimeScale(process.env),
           signal: ctx.signal,
           env: { ...ctx.env },
           onStart: (_qemu, command) => ctx.log(`qemu: ${command}`),

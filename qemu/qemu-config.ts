@@ -26,7 +26,12 @@ export type DriveConfig =
    * An image as a virtio disk, as a USB stick would present it (hybrid MBR/GPT boot).
    * Read-only by default; `snapshot` lets the guest write to a throwaway overlay instead.
    */
-  | { type: 'virtio-disk'; file: string; readonly?: boolean; snapshot?: boolean };
+  | { type: 'virtio-disk'; file: string; readonly?: boolean; snapshot?: boolean }
+  /**
+   * An image as an internal hard disk on the machine's own controller: IDE on pc, AHCI (SATA) on
+   * q35. Writable (ide-hd takes no read-only drive); `snapshot` keeps the writes in a throwaway overlay.
+   */
+  | { type: 'ide-disk'; file: string; snapshot?: boolean };
 
 export interface DirectKernelBoot {
   kernel: string;
@@ -114,6 +119,12 @@ function driveArgs(machine: Machine, drive: DriveConfig, index: number): string[
     const options = [`if=virtio`, `format=raw`, `readonly=${readonly ? 'on' : 'off'}`];
     if (drive.snapshot) options.push('snapshot=on');
     return ['-drive', `${options.join(',')},file=${file}`];
+  }
+  if (drive.type === 'ide-disk') {
+    const id = `hd${index}`;
+    const options = [`if=none`, `id=${id}`, `format=raw`, ...(drive.snapshot ? ['snapshot=on'] : [])];
+    // The primary channel (pc) or the first AHCI port (q35): where firmware and kernel look first.
+    return ['-drive', `${options.join(',')},file=${file}`, '-device', `ide-hd,drive=${id},bus=ide.0`];
   }
   const id = `cd${index}`;
   const drv = ['-drive', `if=none,id=${id},media=cdrom,format=raw,readonly=on,file=${file}`];

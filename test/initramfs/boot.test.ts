@@ -1,23 +1,29 @@
-// Real boots under QEMU (TCG): Debian's kernel with our initramfs, into a live ISO, into an
-// installed slot found by GPT partition name, and into the rescue shell when the root is missing.
+// Real boots of the initramfs. The product shows it at work (the demo ISO, built by the pipeline and
+// booted once per test run by test/qemu/demo-boots.ts): live boots find the medium by label and
+// loop-mount the squashfs; the A/B slot is found by GPT partition name. Booted here, directly
+// (QEMU -kernel, TCG) with Debian's kernel, is what the product cannot show: an erofs slot on a
+// SATA disk with two consoles (tty0 last), and the failure path to the rescue shell.
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, open, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBootTest, SERIAL_LOG } from '../../qemu/boot-test.js';
+import { DEFAULT_FATAL_PATTERNS, type FatalPattern } from '../../qemu/expect.js';
+import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
+import type { DriveConfig } from '../../qemu/qemu-config.js';
+import { BOOT_BUDGETS, COMMAND_BUDGET, type ScenarioPlan } from '../../qemu/scenarios.js';
+import type { ScriptStep } from '../../qemu/script.js';
 import { fixturesDir } from '../fixtures/paths.js';
+import { demoBoots, type DemoBoots } from '../qemu/demo-boots.js';
 import { buildTestInitramfs } from './build-image.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';
-import { directBootArgs, SerialGuest } from './qemu-serial.js';
 
 const run = promisify(execFile);
 const LIVE_LABEL = 'PLTEST_LIVE';
-const BOOT_TIMEOUT_MS = 60_000;
-/** Serial logs of the last run, kept for reading after a failure. */
-const logs = join(fixturesDir(), 'initramfs', 'logs');
-
 // Patterns end at a line break: output arrives in chunks, and `\S+` must not match half a word.
 const MARKER = /ROOTFS-MARKER name=(\S+) pid=(\d+) root=(\S+) medium=(\S+) writable=(\S+)\r?\n/;
+const FATAL_LINE = /initramfs: fatal: no device with label NO_SUCH_LABEL after 3 s; devices seen: ([^\r\n]*)\r?\n/;
 
 /** A minimal busybox root whose /sbin/init reports what it sees and powers off. */
 async function rootImage(dir: string, name: string, format: 'squashfs' | 'erofs'): Promise<string> {
@@ -69,89 +75,112 @@ async function slotDisk(dir: string, slotA: string, slotB: string): Promise<stri
   return disk;
 }
 
-describe('booting Debian 6.1 with the initramfs (QEMU pc, TCG)', () => {
-  let dir: string;
-  let vmlinuz: string;
-  let zstdImage: string;
-  let gzipImage: string;
-  let iso: string;
-  let disk: string;
-  let guest: SerialGuest | undefined;
+describe('the initramfs in the product', () => {
+  let demo: DemoBoots;
+  const log = async (scenario: string) => readFile(join(demo.nodes[`test:demo:${scenario}`].outputDir!, SERIAL_LOG), 'utf8');
 
   beforeAll(async () => {
-    await mkdir(logs, { recursive: true });
+    demo = await demoBoots(['bios', 'slot-b']);
+  }, 900_000);
+
+  it('root=live:LABEL= finds the ISO, loads its modules and loop-mounts its squashfs (BIOS live boot)', async () => {
+    const text = await log('bios');
+    const [, loaded, total, absent, failed] = text.match(/initramfs: loaded (\d+) of (\d+) modules \((\d+) without matching hardware, (\d+) failed\)/)!;
+    expect(failed).toBe('0');
+    expect(Number(loaded) + Number(absent)).toBe(Number(total));
+    expect(text).toMatch(/initramfs: mounted the live medium \/dev\/sr0 on \/run\/live\/medium/);
+    expect(text).toContain('initramfs: mounted /live/filesystem.squashfs (squashfs)');
+    expect(text).toMatch(/initramfs: switching to the root filesystem, starting \S+/);
+    expect(text).not.toContain('initramfs: fatal:');
+  });
+
+  it('root=LABEL=system-b finds the GPT partition by name and mounts the root image in it', async () => {
+    expect(await log('slot-b')).toMatch(/initramfs: mounted \/dev\/vda3 \(system-b, squashfs\)/);
+  });
+});
+
+describe('booting Debian 6.1 with the initramfs directly (QEMU, TCG)', () => {
+  let dir: string;
+  let vmlinuz: string;
+  let gzipImage: string;
+  let zstdImage: string;
+  let firmware: FirmwareSet;
+
+  beforeAll(async () => {
+    await mkdir(join(fixturesDir(), 'initramfs'), { recursive: true });
     dir = await mkdtemp(join(fixturesDir(), 'initramfs', 'boot-test-'));
     vmlinuz = (await debianKernel()).vmlinuz;
+    firmware = await locateFirmware(['seabios']);
     zstdImage = join(dir, 'initramfs-zstd.img');
     gzipImage = join(dir, 'initramfs-gzip.img');
     await buildTestInitramfs(zstdImage);
     await buildTestInitramfs(gzipImage, { format: 'gzip', level: 9 });
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
 
+  /** Boots kernel + initramfs with the project's boot-test engine; returns the serial log. */
+  async function boot(name: string, options: {
+    machine: 'pc' | 'q35';
+    initrd: string;
+    append: string;
+    drives: DriveConfig[];
+    steps: ScriptStep[];
+    fatalPatterns?: readonly FatalPattern[];
+  }): Promise<string> {
+    const plan: ScenarioPlan = {
+      name: 'direct-kernel',
+      description: name,
+      qemu: { machine: options.machine, memoryMiB: 1024, firmware: { type: 'seabios', bios: firmware.seabios!.path }, drives: options.drives,
+        directKernel: { kernel: vmlinuz, initrd: options.initrd, append: options.append } },
+      fatalPatterns: options.fatalPatterns ?? DEFAULT_FATAL_PATTERNS,
+      steps: options.steps,
+    };
+    const outDir = join(dir, name);
+    await runBootTest(plan, { outDir, runDir: join(outDir, 'run') });
+    return readFile(join(outDir, SERIAL_LOG), 'utf8');
+  }
+
+  it('root=LABEL=system-a on q35 finds an erofs slot on a SATA disk (ahci, sd_mod; erofs needs crc32c), reporting on ttyS0 with tty0 the console', async () => {
+    const disk = await slotDisk(dir, await rootImage(dir, 'slot-a', 'erofs'), await rootImage(dir, 'slot-b', 'squashfs'));
+    // tty0 last makes it /dev/console: the initramfs must still report on the serial console.
+    const log = await boot('slot-a', {
+      machine: 'q35',
+      initrd: zstdImage,
+      append: 'root=LABEL=system-a console=ttyS0 console=tty0',
+      drives: [{ type: 'ide-disk', file: disk, snapshot: true }],
+      steps: [
+        { kind: 'expect', marker: 'root', pattern: MARKER, what: "the root image's init reporting", budget: BOOT_BUDGETS.bios },
+        { kind: 'exit', marker: 'poweroff', what: 'the guest to power off', budget: BOOT_BUDGETS.bios },
+      ],
+    });
+    expect(MARKER.exec(log)!.slice(1)).toEqual(['slot-a', '1', 'overlay', 'no', 'yes']);
+    expect(log).toMatch(/initramfs: mounted \/dev\/sda1 \(system-a, erofs\)/);
+  }, 240_000);
+
+  it('a label no device carries prints one fatal line, then an interactive shell (gzip image)', async () => {
     const isoTree = join(dir, 'iso');
     await mkdir(join(isoTree, 'live'), { recursive: true });
     await copyFile(await rootImage(dir, 'live', 'squashfs'), join(isoTree, 'live/filesystem.squashfs'));
-    iso = join(dir, 'live.iso');
+    const iso = join(dir, 'live.iso');
     await run('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-V', LIVE_LABEL, '-o', iso, isoTree]);
-
-    disk = await slotDisk(dir, await rootImage(dir, 'slot-a', 'erofs'), await rootImage(dir, 'slot-b', 'squashfs'));
-  });
-  afterEach(async () => {
-    await guest?.stop();
-    guest = undefined;
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('root=live:LABEL= finds the ISO, loop-mounts its squashfs under an overlay and starts its init', async () => {
-    const args = directBootArgs(vmlinuz, zstdImage, `root=live:LABEL=${LIVE_LABEL} console=ttyS0`, ['-cdrom', iso]);
-    guest = new SerialGuest(args, join(logs, 'live-boot.log'));
-    const marker = await guest.waitFor(MARKER, BOOT_TIMEOUT_MS);
-    expect(marker.slice(1)).toEqual(['live', '1', 'overlay', 'yes', 'yes']);
-    const [, loaded, total, absent, failed] = guest.log.match(/initramfs: loaded (\d+) of (\d+) modules \((\d+) without matching hardware, (\d+) failed\)/)!;
-    expect(failed).toBe('0');
-    expect(Number(loaded) + Number(absent)).toBe(Number(total));
-    expect(guest.log).toContain('initramfs: mounted /live/filesystem.squashfs (squashfs)');
-    expect(guest.log).not.toContain('initramfs: fatal:');
-    expect(await guest.exit(20_000)).toBe(0);
-  }, 120_000);
-
-  it('root=LABEL=system-b finds the GPT partition by name and boots the root image in it (two consoles)', async () => {
-    // tty0 last makes it /dev/console: the initramfs must still report on the serial console.
-    const args = directBootArgs(vmlinuz, zstdImage, 'root=LABEL=system-b console=ttyS0 console=tty0', [
-      '-drive', `file=${disk},if=virtio,format=raw`,
-    ]);
-    guest = new SerialGuest(args, join(logs, 'slot-b-boot.log'));
-    const marker = await guest.waitFor(MARKER, BOOT_TIMEOUT_MS);
-    expect(marker.slice(1)).toEqual(['slot-b', '1', 'overlay', 'no', 'yes']);
-    expect(guest.log).toMatch(/initramfs: mounted \/dev\/vda2 \(system-b, squashfs\)/);
-    expect(await guest.exit(20_000)).toBe(0);
-  }, 120_000);
-
-  it('root=LABEL=system-a on q35 finds an erofs slot on a SATA disk (ahci, sd_mod; erofs needs crc32c)', async () => {
-    const args = directBootArgs(
-      vmlinuz,
-      zstdImage,
-      'root=LABEL=system-a console=ttyS0',
-      ['-drive', `file=${disk},if=none,id=disk,format=raw`, '-device', 'ide-hd,drive=disk,bus=ide.0'],
-      'q35',
-    );
-    guest = new SerialGuest(args, join(logs, 'slot-a-boot.log'));
-    const marker = await guest.waitFor(MARKER, BOOT_TIMEOUT_MS);
-    expect(marker.slice(1)).toEqual(['slot-a', '1', 'overlay', 'no', 'yes']);
-    expect(guest.log).toMatch(/initramfs: mounted \/dev\/sda1 \(system-a, erofs\)/);
-    expect(await guest.exit(20_000)).toBe(0);
-  }, 120_000);
-
-  it('a label no device carries prints one fatal line, then an interactive shell (gzip image)', async () => {
-    const args = directBootArgs(vmlinuz, gzipImage, 'root=live:LABEL=NO_SUCH_LABEL console=ttyS0 initramfs.timeout=3', ['-cdrom', iso]);
-    guest = new SerialGuest(args, join(logs, 'fatal-boot.log'));
-    const fatal = await guest.waitFor(/initramfs: fatal: no device with label NO_SUCH_LABEL after 3 s; devices seen: ([^\r\n]*)\r?\n/, BOOT_TIMEOUT_MS);
-    expect(fatal[1]).toBe('sr0');
-    await guest.waitFor(/initramfs: starting a shell on the console/, 10_000);
-    // The shell answers on the console: arithmetic proves it ran the command, not an echo of it.
-    guest.type('echo rescue-$((6 * 7))\n');
-    await guest.waitFor(/rescue-42/, 20_000);
-    expect(guest.log.match(/initramfs: fatal: /g)).toHaveLength(1);
-  }, 120_000);
+    const log = await boot('fatal', {
+      machine: 'pc',
+      initrd: gzipImage,
+      append: 'root=live:LABEL=NO_SUCH_LABEL console=ttyS0 initramfs.timeout=3',
+      drives: [{ type: 'cdrom', file: iso }],
+      // The fatal line is what this boot must show.
+      fatalPatterns: DEFAULT_FATAL_PATTERNS.filter((fatal) => fatal.pattern !== 'initramfs: fatal:'),
+      steps: [
+        { kind: 'expect', marker: 'fatal', pattern: FATAL_LINE, what: 'the fatal line', budget: BOOT_BUDGETS.bios },
+        { kind: 'expect', marker: 'rescue', pattern: 'initramfs: starting a shell on the console', budget: BOOT_BUDGETS.bios },
+        { kind: 'shell', marker: 'shell', budget: BOOT_BUDGETS.bios },
+        // The shell answers on the console: arithmetic proves it ran the command, not an echo of it.
+        { kind: 'run', command: 'echo rescue-$((6 * 7))', output: /^rescue-42$/, budget: COMMAND_BUDGET },
+      ],
+    });
+    expect(FATAL_LINE.exec(log)![1]).toBe('sr0');
+    expect(log.match(/initramfs: fatal: /g)).toHaveLength(1);
+  }, 240_000);
 });

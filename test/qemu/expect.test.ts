@@ -66,8 +66,8 @@ describe('expect over a pipe', () => {
   it('matches text split across writes and through ANSI noise, and times markers', async () => {
     const script = `printf '\\033c\\033[2J\\033[0mfirmware\\r\\nhel'; sleep 0.3; printf 'lo\\r\\nwor\\033['; sleep 0.3; printf '1mld\\r\\n'; sleep 5`;
     const { console, logPath } = attach('sh', ['-c', script], 'noise');
-    const hello = await console.expect('hello', { timeoutMs: 5000, marker: 'hello' });
-    const world = await console.expect(/w(or)ld/, { timeoutMs: 5000, marker: 'world' });
+    const hello = await console.expect('hello', { budget: { wallSeconds: 5 }, marker: 'hello' });
+    const world = await console.expect(/w(or)ld/, { budget: { wallSeconds: 5 }, marker: 'world' });
     expect(hello.text).toBe('hello');
     expect(world.groups).toEqual(['or']);
     expect(console.markers.map((m) => m.name)).toEqual(['hello', 'world']);
@@ -79,20 +79,20 @@ describe('expect over a pipe', () => {
 
   it('consumes what it matched: the same text must appear again to match again', async () => {
     const { console } = attach('sh', ['-c', 'echo ping; sleep 1; echo ping; sleep 5'], 'consume');
-    const first = await console.expect('ping', { timeoutMs: 5000 });
-    const second = await console.expect('ping', { timeoutMs: 5000 });
+    const first = await console.expect('ping', { budget: { wallSeconds: 5 } });
+    const second = await console.expect('ping', { budget: { wallSeconds: 5 } });
     expect(second.seconds - first.seconds).toBeGreaterThanOrEqual(0.9);
   });
 
   it('times out with the scenario, the last lines, the log path and the command line', async () => {
     const { console, logPath } = attach('sh', ['-c', 'for i in $(seq 1 50); do echo line $i; done; sleep 30'], 'silent');
     const started = performance.now();
-    const error = await console.expect('never printed', { timeoutMs: 800 }).catch((e: unknown) => e);
+    const error = await console.expect('never printed', { budget: { wallSeconds: 0.8 } }).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(3000);
     expect(error).toBeInstanceOf(BootTestError);
     const failure = error as BootTestError;
     expect(failure.scenario).toBe('silent');
-    expect(failure.reason).toMatch(/timed out after 0\.8 s waiting for "never printed"/);
+    expect(failure.reason).toMatch(/^"never printed" did not come within 0\.8 s of wall time; the serial console has been silent for [\d.]+ s; the wait took [\d.]+ s/);
     expect(failure.lastLines).toHaveLength(40);
     expect(failure.lastLines.at(-1)).toBe('line 50');
     expect(failure.lastLines[0]).toBe('line 11');
@@ -112,50 +112,50 @@ describe('expect over a pipe', () => {
     const script = `echo booting; sleep 0.2; printf '%s\\r\\n' '${line}'; echo after the fatal line; sleep 30`;
     const { console } = attach('sh', ['-c', script], 'fatal', { fatalSettleMs: 300 });
     const started = performance.now();
-    const error = (await console.expect('__READY_42__', { timeoutMs: 20_000 }).catch((e: unknown) => e)) as BootTestError;
+    const error = (await console.expect('__READY_42__', { budget: { wallSeconds: 20 } }).catch((e: unknown) => e)) as BootTestError;
     expect(performance.now() - started).toBeLessThan(5000);
     expect(error).toBeInstanceOf(BootTestError);
     expect(error.reason).toMatch(reason);
     expect(error.reason).toContain(JSON.stringify(line));
     expect(error.lastLines).toEqual(['booting', line, 'after the fatal line']);
     // Once fatal, every later wait fails the same way.
-    await expect(console.expect('booting', { timeoutMs: 5000 })).rejects.toThrow(reason);
+    await expect(console.expect('booting', { budget: { wallSeconds: 5 } })).rejects.toThrow(reason);
   });
 
   it('lets a scenario treat a default fatal pattern as expected output', async () => {
     const { console } = attach('sh', ['-c', "echo 'Error loading x.efi: Access Denied'; sleep 5"], 'negative', { fatalPatterns: [] });
-    await expect(console.expect('Access Denied', { timeoutMs: 5000 })).resolves.toMatchObject({ text: 'Access Denied' });
+    await expect(console.expect('Access Denied', { budget: { wallSeconds: 5 } })).resolves.toMatchObject({ text: 'Access Denied' });
   });
 
   it('still succeeds when the awaited text comes before a fatal line in the same chunk', async () => {
     const { console } = attach('sh', ['-c', "printf 'ready\\nKernel panic\\n'; sleep 5"], 'order', { fatalSettleMs: 200 });
-    await expect(console.expect('ready', { timeoutMs: 5000 })).resolves.toMatchObject({ text: 'ready' });
-    await expect(console.expect('anything', { timeoutMs: 5000 })).rejects.toThrow(/kernel panicked/);
+    await expect(console.expect('ready', { budget: { wallSeconds: 5 } })).resolves.toMatchObject({ text: 'ready' });
+    await expect(console.expect('anything', { budget: { wallSeconds: 5 } })).rejects.toThrow(/kernel panicked/);
   });
 
   it('reports the process ending before the pattern, with how it ended', async () => {
     const { console } = attach('sh', ['-c', 'echo bye; exit 3'], 'ended');
-    const error = (await console.expect('never', { timeoutMs: 10_000 }).catch((e: unknown) => e)) as BootTestError;
+    const error = (await console.expect('never', { budget: { wallSeconds: 10 } }).catch((e: unknown) => e)) as BootTestError;
     expect(error).toBeInstanceOf(BootTestError);
     expect(error.reason).toBe('"never" never appeared: the process exited with code 3');
   });
 
   it('waits for the end of the stream (QEMU exiting after a reset)', async () => {
     const { console } = attach('sh', ['-c', 'echo resetting; sleep 0.5'], 'exit');
-    await console.expect('resetting', { timeoutMs: 5000 });
-    const seconds = await console.expectEnd({ timeoutMs: 5000, marker: 'reset' });
+    await console.expect('resetting', { budget: { wallSeconds: 5 } });
+    const seconds = await console.expectEnd({ budget: { wallSeconds: 5 }, marker: 'reset' });
     expect(seconds).toBeGreaterThanOrEqual(0.4);
-    expect(console.markers).toEqual([{ name: 'reset', seconds }]);
+    expect(console.markers).toEqual([{ name: 'reset', seconds, cpuSeconds: expect.any(Number) }]);
   });
 
   it('checks that a pattern stays absent for a window', async () => {
     const quiet = attach('sh', ['-c', 'echo Access Denied; sleep 30'], 'absent-ok', { fatalPatterns: [] });
-    await quiet.console.expect('Access Denied', { timeoutMs: 5000 });
-    await expect(quiet.console.expectAbsent(/Linux version/, { windowMs: 700 })).resolves.toBeUndefined();
+    await quiet.console.expect('Access Denied', { budget: { wallSeconds: 5 } });
+    await expect(quiet.console.expectAbsent(/Linux version/, { window: { wallSeconds: 0.7 } })).resolves.toBeUndefined();
 
     const noisy = attach('sh', ['-c', 'echo Access Denied; sleep 0.3; echo EFI stub: booting; sleep 30'], 'absent-bad', { fatalPatterns: [] });
-    await noisy.console.expect('Access Denied', { timeoutMs: 5000 });
-    await expect(noisy.console.expectAbsent(/EFI stub: /, { windowMs: 5000, what: 'a started kernel' })).rejects.toThrow(
+    await noisy.console.expect('Access Denied', { budget: { wallSeconds: 5 } });
+    await expect(noisy.console.expectAbsent(/EFI stub: /, { window: { wallSeconds: 5 }, what: 'a started kernel' })).rejects.toThrow(
       /a started kernel appeared \("EFI stub: booting"\) but must not/,
     );
   });
@@ -164,7 +164,7 @@ describe('expect over a pipe', () => {
 describe('the live-shell protocol on busybox ash behind a pty', () => {
   it('finds the shell by its expanded answer, never by the echoed probe', async () => {
     const { console } = ptyShell('ready');
-    const seconds = await waitForShell(console, { timeoutMs: 10_000, probeIntervalMs: 300, marker: 'shell' });
+    const seconds = await waitForShell(console, { budget: { wallSeconds: 10 }, probeIntervalMs: 300, marker: 'shell' });
     expect(seconds).toBeGreaterThan(0);
     // The echo of the typed probe is in the output too, unexpanded.
     expect(console.output).toContain('echo __READY_$((6*7))__');
@@ -174,15 +174,15 @@ describe('the live-shell protocol on busybox ash behind a pty', () => {
 
   it('runs commands and reads back output and exit codes, zero and non-zero', async () => {
     const { console } = ptyShell('commands');
-    await waitForShell(console, { timeoutMs: 10_000 });
-    const uname = await runShellCommand(console, 'echo one; echo two', { timeoutMs: 5000 });
+    await waitForShell(console, { budget: { wallSeconds: 10 } });
+    const uname = await runShellCommand(console, 'echo one; echo two', { budget: { wallSeconds: 5 } });
     expect(uname).toMatchObject({ exitCode: 0, output: 'one\ntwo' });
-    const missing = await runShellCommand(console, 'ls /definitely/not/here', { timeoutMs: 5000 });
+    const missing = await runShellCommand(console, 'ls /definitely/not/here', { budget: { wallSeconds: 5 } });
     expect(missing.exitCode).toBe(1);
     expect(missing.output).toMatch(/No such file or directory/);
-    const seven = await runShellCommand(console, '(exit 7)', { timeoutMs: 5000 });
+    const seven = await runShellCommand(console, '(exit 7)', { budget: { wallSeconds: 5 } });
     expect(seven.exitCode).toBe(7);
-    const noNewline = await runShellCommand(console, 'printf abc', { timeoutMs: 5000 });
+    const noNewline = await runShellCommand(console, 'printf abc', { budget: { wallSeconds: 5 } });
     expect(noNewline).toMatchObject({ exitCode: 0, output: 'abc' });
     // The round trip is immediate on a local pty; under TCG it was ~0.05 s.
     expect(seven.seconds).toBeLessThan(1);
@@ -191,11 +191,11 @@ describe('the live-shell protocol on busybox ash behind a pty', () => {
   it('fails a scripted command whose exit code is not the expected one', async () => {
     const { console } = ptyShell('script');
     const steps = [
-      { kind: 'shell' as const, marker: 'shell', timeoutMs: 10_000 },
-      { kind: 'run' as const, command: 'true', timeoutMs: 5000 },
-      { kind: 'run' as const, command: 'false', timeoutMs: 5000, exitCode: 1 },
-      { kind: 'run' as const, command: 'echo root', timeoutMs: 5000, output: /^root$/ },
-      { kind: 'run' as const, command: 'grep -q x /dev/null', timeoutMs: 5000 },
+      { kind: 'shell' as const, marker: 'shell', budget: { wallSeconds: 10 } },
+      { kind: 'run' as const, command: 'true', budget: { wallSeconds: 5 } },
+      { kind: 'run' as const, command: 'false', budget: { wallSeconds: 5 }, exitCode: 1 },
+      { kind: 'run' as const, command: 'echo root', budget: { wallSeconds: 5 }, output: /^root$/ },
+      { kind: 'run' as const, command: 'grep -q x /dev/null', budget: { wallSeconds: 5 } },
     ];
     const error = (await runScript(console, steps).catch((e: unknown) => e)) as BootTestError;
     expect(error).toBeInstanceOf(BootTestError);
@@ -204,7 +204,7 @@ describe('the live-shell protocol on busybox ash behind a pty', () => {
 
   it('refuses multi-line commands', async () => {
     const { console } = ptyShell('multiline');
-    await expect(runShellCommand(console, 'echo a\necho b', { timeoutMs: 1000 })).rejects.toThrow(/must be one line/);
+    await expect(runShellCommand(console, 'echo a\necho b', { budget: { wallSeconds: 1 } })).rejects.toThrow(/must be one line/);
   });
 });
 
@@ -225,9 +225,9 @@ describe('expect over a unix socket', () => {
     children.push(child);
     const socket = await connected;
     const console = new SerialConsole({ input: socket, output: socket, context: { scenario: 'socket' } });
-    await console.expect('guest up', { timeoutMs: 5000 });
+    await console.expect('guest up', { budget: { wallSeconds: 5 } });
     console.sendLine('hello');
-    await expect(console.expect(/got (\w+)/, { timeoutMs: 5000 })).resolves.toMatchObject({ groups: ['HELLO'] });
+    await expect(console.expect(/got (\w+)/, { budget: { wallSeconds: 5 } })).resolves.toMatchObject({ groups: ['HELLO'] });
     socket.destroy();
   });
 });

@@ -1,7 +1,9 @@
 // The boot-test node factories wired into the real engine (graph/build.ts): a passing boot
 // stores result.json + serial.log and is cached by key; a failing boot fails the node with the
-// boot error, its serial console in the node's log; keys hold digests, never host paths.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// boot error, its serial console in the node's log; keys hold digests, never host paths. The
+// passing boots are the product's (the demo's boot-test nodes, booted once per test run by
+// demo-boots.ts); the failing one boots a blank image, which the product cannot show.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
@@ -10,7 +12,6 @@ import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
 import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
 import {
-  ENROLLED_VARS_FILE,
   liveIsoTestNode,
   secureBootRefusalTestNode,
   secureBootTestNode,
@@ -18,11 +19,10 @@ import {
   slotBTestNode,
 } from '../../qemu/node.js';
 import { projectRoot } from '../fixtures/paths.js';
-import { FIXTURE_ROOT_IMAGE, FIXTURE_SYSTEM_B_UKI, fixtureBootSet, type FixtureBootSet } from './fixture-iso.js';
+import { demoBoots } from './demo-boots.js';
 import { qemuFixturesDir } from './fixtures.js';
 
 let work: string;
-let set: FixtureBootSet;
 let firmware: FirmwareSet;
 let session: Session;
 
@@ -32,7 +32,6 @@ function provide(id: string, file: string, write: (path: string) => Promise<void
 }
 
 beforeAll(async () => {
-  set = await fixtureBootSet();
   firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-code-secboot', 'ovmf-vars']);
   work = await mkdtemp(join(qemuFixturesDir(), '.node-'));
   session = await Session.open({ root: projectRoot(), cacheDir: join(work, 'cache'), logDir: join(work, 'logs') });
@@ -44,31 +43,25 @@ afterAll(async () => {
 });
 
 describe('boot-test nodes in the engine', () => {
-  it('a passing boot stores result.json and serial.log, and is cached on the next build', async () => {
-    const iso = provide('iso:fixture', 'fixture.iso', (path) => copyFile(set.iso, path));
-    const test = liveIsoTestNode({ variant: 'fixture', scenario: 'bios', iso: { node: iso.id, file: 'fixture.iso' }, firmware });
-    expect(test.id).toBe('test:fixture:bios');
-
-    const first = await build(session, [iso, test], { jobs: 1 });
-    const outcome = first.outcomes.get(test.id)!;
-    expect(outcome.error).toBeUndefined();
-    expect(outcome.status).toBe('built');
-    const result = JSON.parse(await readFile(join(outcome.path!, 'result.json'), 'utf8'));
+  it('a passing boot stores result.json and serial.log in its output, its serial console in its log', async () => {
+    const demo = await demoBoots(['bios']);
+    const node = demo.nodes['test:demo:bios'];
+    expect(node.status).toBe('built');
+    const result = JSON.parse(await readFile(join(node.outputDir!, 'result.json'), 'utf8'));
     expect(result).toMatchObject({ scenario: 'bios', passed: true });
     expect(result.markers.map((m: { name: string }) => m.name)).toEqual(['bootloader', 'initramfs', 'shell']);
-    expect(result.commands.map((c: { command: string; exitCode: number }) => [c.command, c.exitCode])).toEqual([
+    expect(result.commands.slice(0, 3).map((c: { command: string; exitCode: number }) => [c.command, c.exitCode])).toEqual([
       ['cat /proc/cmdline', 0],
       ['id -u', 0],
       ['test -d /sys/firmware/efi', 1],
     ]);
-    expect(await readFile(join(outcome.path!, 'serial.log'), 'utf8')).toContain('__READY_42__');
-    const log = await readFile(join(work, 'logs', (await import('../../graph/records.js')).fileNameFor(test.id) + '.log'), 'utf8');
+    expect(result.cpuSeconds).toBeGreaterThan(0);
+    expect(await readFile(join(node.outputDir!, 'serial.log'), 'utf8')).toContain('__READY_42__');
+    const log = await readFile(node.log!, 'utf8');
+    expect(log).toMatch(/^# test:demo:bios \(boot-test v2\)/);
     expect(log).toMatch(/^qemu: \S*qemu-system-x86_64 -machine pc /m);
     expect(log).toContain('serial| __READY_42__');
-
-    const second = await build(session, [iso, test], { jobs: 1 });
-    expect(second.outcomes.get(test.id)!.status).toBe('cached');
-  }, 180_000);
+  }, 900_000);
 
   it('a failing boot fails the node with the boot error; the serial console is in the node log', async () => {
     const broken = provide('iso:broken', 'broken.iso', (path) => writeFile(path, Buffer.alloc(1 << 20)));
@@ -90,42 +83,13 @@ describe('boot-test nodes in the engine', () => {
 
 describe('nodes that build images through ctx.exec', () => {
   it('secureboot-vars enrolls the keys; slot-b builds its A/B disk from the ISO and boots system-b', async () => {
-    const files = provide('files:fixture', 'set', async (path) => {
-      await mkdir(path);
-      for (const [name, source] of Object.entries({
-        'PK.auth': set.keys.PK.auth,
-        'KEK.auth': set.keys.KEK.auth,
-        'db.auth': set.keys.db.auth,
-        'systemd-bootx64.efi': set.signedSystemdBoot,
-        'fixture.iso': set.iso,
-      })) {
-        await copyFile(source, join(path, name));
-      }
-    });
-    const ref = (file: string) => ({ node: files.id, file: `set/${file}` });
-    const vars = secureBootVarsNode({
-      variant: 'fixture',
-      keys: { pkAuth: ref('PK.auth'), kekAuth: ref('KEK.auth'), dbAuth: ref('db.auth') },
-      signedSystemdBoot: ref('systemd-bootx64.efi'),
-      firmware,
-    });
-    const slot = slotBTestNode({
-      variant: 'fixture',
-      iso: ref('fixture.iso'),
-      systemdBoot: ref('systemd-bootx64.efi'),
-      ukiInIso: `/boot/uki/${FIXTURE_SYSTEM_B_UKI}`,
-      rootImageInIso: FIXTURE_ROOT_IMAGE,
-      firmware,
-    });
-    const result = await build(session, [files, vars, slot], { jobs: 1 });
-    for (const id of [vars.id, slot.id]) expect(result.outcomes.get(id)!.error, id).toBeUndefined();
-    const varsOut = result.outcomes.get(vars.id)!.path!;
-    const enrolled = await readFile(join(varsOut, ENROLLED_VARS_FILE));
-    expect(enrolled.length).toBe((await readFile(firmware['ovmf-vars']!.path)).length);
-    expect(enrolled.equals(await readFile(firmware['ovmf-vars']!.path))).toBe(false);
-    const slotResult = JSON.parse(await readFile(join(result.outcomes.get(slot.id)!.path!, 'result.json'), 'utf8'));
+    const demo = await demoBoots(['secure-boot', 'slot-b']);
+    for (const id of ['secureboot-vars:demo', 'test:demo:slot-b']) expect(`${id} ${demo.nodes[id].status}`).toBe(`${id} built`);
+    const slotLog = await readFile(demo.nodes['test:demo:slot-b'].log!, 'utf8');
+    expect(slotLog).toMatch(/slot disk: EFI@\d+\+\d+ system-a@\d+\+\d+ system-b@\d+\+\d+ var@\d+\+\d+/);
+    const slotResult = JSON.parse(await readFile(join(demo.nodes['test:demo:slot-b'].outputDir!, 'result.json'), 'utf8'));
     expect(slotResult.commands.find((c: { command: string }) => c.command === 'cat /proc/cmdline').output).toContain('root=LABEL=system-b');
-  }, 240_000);
+  }, 900_000);
 });
 
 describe('boot-test keys', () => {

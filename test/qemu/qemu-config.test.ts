@@ -127,6 +127,11 @@ describe('command line details', () => {
     ]);
   });
 
+  it('puts an internal hard disk on the AHCI (q35) or IDE (pc) controller, writes thrown away when asked', () => {
+    const args = buildQemuArgs({ ...base, drives: [{ type: 'ide-disk', file: '/disk.img', snapshot: true }] }, { accel: 'tcg' });
+    expect(args.slice(-4)).toEqual(['-drive', 'if=none,id=hd0,format=raw,snapshot=on,file=/disk.img', '-device', 'ide-hd,drive=hd0,bus=ide.0']);
+  });
+
   it('passes -kernel/-initrd/-append for direct kernel boot', () => {
     const args = buildQemuArgs({ ...base, directKernel: { kernel: '/k', initrd: '/i', append: 'console=ttyS0 quiet' } }, { accel: 'tcg' });
     expect(args.slice(-6)).toEqual(['-kernel', '/k', '-initrd', '/i', '-append', 'console=ttyS0 quiet']);
