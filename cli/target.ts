@@ -2,7 +2,6 @@
 // session the same way.
 import { compileTarget, type CompiledTarget } from '../compile/index.js';
 import { loadCompileInputs } from '../compile/load.js';
-import { ConfigError } from '../graph/errors.js';
 import type { Session } from '../graph/session.js';
 import { validateGraph, type Graph } from '../graph/validate.js';
 import type { ParsedArgs } from './command.js';
@@ -13,14 +12,8 @@ export async function openTarget(args: ParsedArgs): Promise<{ compiled: Compiled
   const target = args.positionals[0];
   if (!target) throw new UsageError('missing <target>: a variant name or a path to a variant file');
   const inputs = await loadCompileInputs(target, { mirrorFlags: (args.values.mirror as string[] | undefined) ?? [], configFile: args.values.config as string | undefined });
-  let compiled: CompiledTarget;
-  try {
-    compiled = await compileTarget(inputs, { tests: true });
-  } catch (err) {
-    // Without firmware the boot tests cannot be keyed: show the rest.
-    if (!(err instanceof ConfigError)) throw err;
-    compiled = await compileTarget(inputs);
-  }
+  // Boot tests included: nodes whose firmware or keys are missing show it as their problem.
+  const compiled = await compileTarget(inputs, { tests: true });
   const graph = validateGraph(compiled.nodes);
   const session = await openSession(compiled.loaded.root, args);
   return { compiled, graph, session };

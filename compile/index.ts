@@ -64,7 +64,7 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
     system = systemGraph(inputs, alpine, problems);
     nodes.push(...alpine.nodes, ...system.nodes);
     artifacts.push(...system.artifacts);
-    if (options.tests) tests = await testGraph(loaded, system, options.tests === true ? undefined : options.tests);
+    if (options.tests) tests = testGraph(inputs, system, problems, options.tests === true ? undefined : options.tests);
   }
 
   const steps = variant.steps ?? {};

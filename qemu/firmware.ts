@@ -5,6 +5,7 @@ import { constants } from 'node:fs';
 import { access, chmod, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File } from '../graph/hash.js';
+import type { HostFileSpec } from '../graph/host-files.js';
 
 export type FirmwareRole = 'ovmf-code' | 'ovmf-code-secboot' | 'ovmf-vars' | 'seabios';
 
@@ -28,6 +29,21 @@ export const FIRMWARE_CANDIDATES: Record<FirmwareRole, FirmwareCandidate> = {
     debianPackage: 'seabios (a dependency of qemu-system-x86)',
   },
 };
+
+/**
+ * The firmware as host files (graph/host-files.ts): boot-test nodes declare the roles they boot
+ * with, and the engine finds and hashes the files before anything runs.
+ */
+export const FIRMWARE_HOST_FILES: Record<FirmwareRole, HostFileSpec> = Object.fromEntries(
+  (Object.entries(FIRMWARE_CANDIDATES) as [FirmwareRole, FirmwareCandidate][]).map(([role, c]) => [
+    role,
+    {
+      candidates: c.dirs.map((dir) => join(dir, c.fileName)),
+      what: `${role} firmware ${c.fileName}`,
+      hint: `install the Debian package ${c.debianPackage} (apt-get install ${c.debianPackage.split(' ')[0]})`,
+    },
+  ]),
+) as Record<FirmwareRole, HostFileSpec>;
 
 export interface FirmwareFile {
   role: FirmwareRole;

@@ -1,7 +1,7 @@
 // Node factories of the boot-test stage (see graph/node.ts). Thin: the work is in boot-test.ts,
 // scenarios.ts and the image helpers. Each key holds: the booted images as dependencies (their
-// output digests), qemu-system-x86_64 as a declared tool, the firmware files' digests and the
-// scenario definition (params).
+// output digests), qemu-system-x86_64 as a declared tool, the firmware files as host files (their
+// digests, found by the engine: compiling reads no firmware) and the scenario definition (params).
 import { join } from 'node:path';
 import type { Json, NodeSpec, RunContext } from '../graph/node.js';
 import { detectAccelerator } from './accel.js';
@@ -9,7 +9,7 @@ import { BootTestError } from './boot-error.js';
 import { runBootTest } from './boot-test.js';
 import { buildEnrollmentDisk } from './enrollment-disk.js';
 import { contextExec } from './exec-tool.js';
-import { firmwareKeyMaterial, sha256File, type FirmwareRole, type FirmwareSet } from './firmware.js';
+import { FIRMWARE_CANDIDATES, type FirmwareRole, type FirmwareSet } from './firmware.js';
 import { extractFromIso } from './iso-extract.js';
 import { placeholderFirmware, planKeyMaterial } from './plan-key.js';
 import { QEMU_BINARY, SETPRIV_BINARY } from './runner.js';
@@ -48,10 +48,6 @@ export interface FileRef {
   file: string;
 }
 
-export class FirmwareChangedError extends Error {
-  override name = 'FirmwareChangedError';
-}
-
 const FAT_TOOLS = ['mkfs.fat', 'mmd', 'mcopy'];
 
 export type LiveIsoScenario = 'uefi' | 'bios' | 'uefi-disk' | 'bios-disk';
@@ -68,7 +64,6 @@ export function liveIsoTestNode(options: {
   variant: string;
   scenario: LiveIsoScenario;
   iso: FileRef;
-  firmware: FirmwareSet;
   memoryMiB?: number;
   /** The variant's checks in the live shell (they enter the key with the rest of the plan). */
   commands?: ImageCommand[];
@@ -80,10 +75,9 @@ export function liveIsoTestNode(options: {
     deps: { iso: options.iso.node },
     files: { iso: options.iso.file },
     roles,
-    firmware: options.firmware,
     keyPlan: build('<iso>', placeholderFirmware(roles)),
     description: `boot ${options.variant}'s ISO: ${options.scenario}`,
-    plan: async (ctx) => build(depFile(ctx, 'iso', options.iso), options.firmware),
+    plan: async (ctx) => build(depFile(ctx, 'iso', options.iso), firmwareOf(ctx, roles)),
   });
 }
 
@@ -97,7 +91,6 @@ export function secureBootVarsNode(options: {
   keys: { pkAuth: FileRef; kekAuth: FileRef; dbAuth: FileRef };
   /** systemd-boot signed with the variant's db key. */
   signedSystemdBoot: FileRef;
-  firmware: FirmwareSet;
 }): NodeSpec {
   const roles: FirmwareRole[] = ['ovmf-code-secboot', 'ovmf-vars'];
   return bootTestSpec({
@@ -117,7 +110,6 @@ export function secureBootVarsNode(options: {
       bootloader: options.signedSystemdBoot.file,
     },
     roles,
-    firmware: options.firmware,
     extraTools: FAT_TOOLS,
     keyPlan: secureBootEnrollScenario({ enrollmentDisk: '<enrollment-disk>', firmware: placeholderFirmware(roles) }),
     description: `enroll ${options.variant}'s Secure Boot keys into an OVMF variable store`,
@@ -134,7 +126,7 @@ export function secureBootVarsNode(options: {
         tmp: ctx.tmp,
         exec: contextExec(ctx),
       });
-      return secureBootEnrollScenario({ enrollmentDisk, firmware: options.firmware });
+      return secureBootEnrollScenario({ enrollmentDisk, firmware: firmwareOf(ctx, roles) });
     },
   });
 }
@@ -145,7 +137,6 @@ export function secureBootTestNode(options: {
   iso: FileRef;
   /** The secureboot-vars node's output. */
   enrolledVars: FileRef;
-  firmware: FirmwareSet;
   memoryMiB?: number;
 }): NodeSpec {
   const roles: FirmwareRole[] = ['ovmf-code-secboot'];
@@ -154,14 +145,13 @@ export function secureBootTestNode(options: {
     deps: { iso: options.iso.node, vars: options.enrolledVars.node },
     files: { iso: options.iso.file, vars: options.enrolledVars.file },
     roles,
-    firmware: options.firmware,
     keyPlan: secureBootScenario({ iso: '<iso>', enrolledVars: '<enrolled-vars>', firmware: placeholderFirmware(roles) }),
     description: `boot ${options.variant}'s ISO with Secure Boot enforced`,
     plan: async (ctx) =>
       secureBootScenario({
         iso: depFile(ctx, 'iso', options.iso),
         enrolledVars: depFile(ctx, 'vars', options.enrolledVars),
-        firmware: options.firmware,
+        firmware: firmwareOf(ctx, roles),
         memoryMiB: options.memoryMiB,
       }),
   });
@@ -175,7 +165,6 @@ export function secureBootRefusalTestNode(options: {
   variant: string;
   tampered: { iso: FileRef } | { fromIso: FileRef; signedUki: FileRef };
   enrolledVars: FileRef;
-  firmware: FirmwareSet;
   memoryMiB?: number;
 }): NodeSpec {
   const roles: FirmwareRole[] = ['ovmf-code-secboot'];
@@ -190,7 +179,6 @@ export function secureBootRefusalTestNode(options: {
       ? { iso: tampered.iso.file, vars: options.enrolledVars.file }
       : { iso: tampered.fromIso.file, uki: tampered.signedUki.file, vars: options.enrolledVars.file },
     roles,
-    firmware: options.firmware,
     keyPlan: secureBootRefusesTamperedScenario({ iso: '<tampered-iso>', enrolledVars: '<enrolled-vars>', firmware: placeholderFirmware(roles) }),
     description: `Secure Boot must refuse ${options.variant}'s ISO with a UKI changed after signing`,
     plan: async (ctx) => {
@@ -205,7 +193,7 @@ export function secureBootRefusalTestNode(options: {
       return secureBootRefusesTamperedScenario({
         iso,
         enrolledVars: depFile(ctx, 'vars', options.enrolledVars),
-        firmware: options.firmware,
+        firmware: firmwareOf(ctx, roles),
         memoryMiB: options.memoryMiB,
       });
     },
@@ -224,7 +212,6 @@ export function slotBTestNode(options: {
   /** Paths inside the ISO: `/boot/uki/<os>-system-b.efi`, `/live/filesystem.squashfs`. */
   ukiInIso: string;
   rootImageInIso: string;
-  firmware: FirmwareSet;
   memoryMiB?: number;
 }): NodeSpec {
   const roles: FirmwareRole[] = ['ovmf-code', 'ovmf-vars'];
@@ -234,7 +221,6 @@ export function slotBTestNode(options: {
     deps: { iso: options.iso.node, bootloader: options.systemdBoot.node },
     files: { iso: options.iso.file, bootloader: options.systemdBoot.file },
     roles,
-    firmware: options.firmware,
     extraTools: ['xorriso', 'sfdisk', ...FAT_TOOLS],
     extraParams: { ukiInIso: options.ukiInIso, rootImageInIso: options.rootImageInIso },
     keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles) }),
@@ -253,7 +239,7 @@ export function slotBTestNode(options: {
         exec,
       });
       ctx.log(`slot disk: ${layout.map((p) => `${p.name}@${p.startSector}+${p.sectors}`).join(' ')}`);
-      return slotBScenario({ disk, firmware: options.firmware, memoryMiB: options.memoryMiB });
+      return slotBScenario({ disk, firmware: firmwareOf(ctx, roles), memoryMiB: options.memoryMiB });
     },
   });
 }
@@ -265,8 +251,8 @@ interface BootTestSpecOptions {
   deps: Record<string, string>;
   /** Per dependency: the file used from its output (enters the key). */
   files: Record<string, string>;
+  /** Firmware the scenario boots with: host files, keyed by their content (never their path). */
   roles: FirmwareRole[];
-  firmware: FirmwareSet;
   extraTools?: string[];
   extraParams?: Record<string, Json>;
   keyPlan: ScenarioPlan;
@@ -276,22 +262,20 @@ interface BootTestSpecOptions {
 }
 
 function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
-  const used = pickFirmware(options.firmware, options.roles, options.id);
   return {
     id: options.id,
     kind: options.kind ?? BOOT_TEST_KIND,
     version: options.version ?? BOOT_TEST_VERSION,
     deps: options.deps,
     tools: [QEMU_BINARY, SETPRIV_BINARY, ...(options.extraTools ?? [])],
+    hostFiles: [...options.roles],
     params: {
       files: options.files,
-      firmware: firmwareKeyMaterial(used),
       scenario: planKeyMaterial(options.keyPlan),
       ...options.extraParams,
     },
     description: options.description,
     async run(ctx) {
-      await checkFirmwareUnchanged(used, options.id);
       const plan = await options.plan(ctx);
       try {
         await runBootTest(plan, {
@@ -322,24 +306,9 @@ function depFile(ctx: RunContext, name: string, ref: FileRef): string {
   return join(ctx.dep(name), ref.file);
 }
 
-function pickFirmware(set: FirmwareSet, roles: readonly FirmwareRole[], id: string): FirmwareSet {
-  const used: FirmwareSet = {};
-  for (const role of roles) {
-    const file = set[role];
-    if (!file) throw new FirmwareChangedError(`${id} needs ${role} firmware; locate it with locateFirmware(['${role}', ...])`);
-    used[role] = file;
-  }
-  return used;
-}
-
-/** The key holds the digests taken when the graph was built; refuse to run on other bytes. */
-async function checkFirmwareUnchanged(set: FirmwareSet, id: string): Promise<void> {
-  for (const file of Object.values(set)) {
-    const now = await sha256File(file.path);
-    if (now !== file.sha256) {
-      throw new FirmwareChangedError(
-        `${id}: firmware ${file.path} changed since the graph was computed (sha256 ${file.sha256.slice(0, 12)}... -> ${now.slice(0, 12)}...): run the build again`,
-      );
-    }
-  }
+/** The firmware files the engine found for this node (their digests are in its key). */
+function firmwareOf(ctx: RunContext, roles: readonly FirmwareRole[]): FirmwareSet {
+  const set: FirmwareSet = {};
+  for (const role of roles) set[role] = { role, fileName: FIRMWARE_CANDIDATES[role].fileName, path: ctx.hostFile(role), sha256: '' };
+  return set;
 }

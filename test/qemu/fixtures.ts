@@ -1,5 +1,6 @@
 // Boot fixtures built from Debian binaries: the kernel from the linux-image .deb and a tiny
 // initramfs (GNU cpio + busybox-static) whose /init is a shell script.
+import { mkdirSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -9,8 +10,11 @@ import { fixturesDir } from '../fixtures/paths.js';
 
 const run = promisify(execFile);
 
+/** out/fixtures/qemu, made on first use (a test file may be the first to ask for it). */
 export function qemuFixturesDir(): string {
-  return join(fixturesDir(), 'qemu');
+  const dir = join(fixturesDir(), 'qemu');
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 async function exists(path: string): Promise<boolean> {

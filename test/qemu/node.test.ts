@@ -4,13 +4,15 @@
 // passing boots are the product's (the demo's boot-test nodes, booted once per test run by
 // demo-boots.ts); the failing one boots a blank image, which the product cannot show.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
 import { NodeFailure } from '../../graph/errors.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
-import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
+import { FIRMWARE_HOST_FILES, locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
+import { computeKey } from '../../graph/key.js';
 import {
   liveIsoTestNode,
   secureBootRefusalTestNode,
@@ -20,7 +22,6 @@ import {
 } from '../../qemu/node.js';
 import { projectRoot } from '../fixtures/paths.js';
 import { demoBoots } from './demo-boots.js';
-import { qemuFixturesDir } from './fixtures.js';
 
 let work: string;
 let firmware: FirmwareSet;
@@ -33,8 +34,8 @@ function provide(id: string, file: string, write: (path: string) => Promise<void
 
 beforeAll(async () => {
   firmware = await locateFirmware(['seabios', 'ovmf-code', 'ovmf-code-secboot', 'ovmf-vars']);
-  work = await mkdtemp(join(qemuFixturesDir(), '.node-'));
-  session = await Session.open({ root: projectRoot(), cacheDir: join(work, 'cache'), logDir: join(work, 'logs') });
+  work = await mkdtemp(join(tmpdir(), 'boot-nodes-'));
+  session = await Session.open({ root: projectRoot(), cacheDir: join(work, 'cache'), logDir: join(work, 'logs'), hostFiles: FIRMWARE_HOST_FILES });
 }, 300_000);
 
 afterAll(async () => {
@@ -65,7 +66,7 @@ describe('boot-test nodes in the engine', () => {
 
   it('a failing boot fails the node with the boot error; the serial console is in the node log', async () => {
     const broken = provide('iso:broken', 'broken.iso', (path) => writeFile(path, Buffer.alloc(1 << 20)));
-    const test = liveIsoTestNode({ variant: 'broken', scenario: 'bios', iso: { node: broken.id, file: 'broken.iso' }, firmware });
+    const test = liveIsoTestNode({ variant: 'broken', scenario: 'bios', iso: { node: broken.id, file: 'broken.iso' } });
     const result = await build(session, [broken, test], { jobs: 1 });
     const outcome = result.outcomes.get(test.id)!;
     expect(result.ok).toBe(false);
@@ -97,20 +98,18 @@ describe('boot-test keys', () => {
 
   it('hold firmware digests and the scenario definition, never host paths', () => {
     const nodes = [
-      liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware }),
-      liveIsoTestNode({ variant: 'acorn', scenario: 'bios-disk', iso, firmware }),
+      liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso }),
+      liveIsoTestNode({ variant: 'acorn', scenario: 'bios-disk', iso }),
       secureBootVarsNode({
         variant: 'acorn',
         keys: { pkAuth: { node: 'keys:acorn', file: 'PK.auth' }, kekAuth: { node: 'keys:acorn', file: 'KEK.auth' }, dbAuth: { node: 'keys:acorn', file: 'db.auth' } },
         signedSystemdBoot: { node: 'sign:acorn:systemd-boot', file: 'systemd-bootx64.efi' },
-        firmware,
       }),
-      secureBootTestNode({ variant: 'acorn', iso, enrolledVars: { node: 'secureboot-vars:acorn', file: 'OVMF_VARS.enrolled.fd' }, firmware }),
+      secureBootTestNode({ variant: 'acorn', iso, enrolledVars: { node: 'secureboot-vars:acorn', file: 'OVMF_VARS.enrolled.fd' } }),
       secureBootRefusalTestNode({
         variant: 'acorn',
         tampered: { fromIso: iso, signedUki: { node: 'sign:acorn:live', file: 'acorn-live.efi' } },
         enrolledVars: { node: 'secureboot-vars:acorn', file: 'OVMF_VARS.enrolled.fd' },
-        firmware,
       }),
       slotBTestNode({
         variant: 'acorn',
@@ -118,7 +117,6 @@ describe('boot-test keys', () => {
         systemdBoot: { node: 'sign:acorn:systemd-boot', file: 'systemd-bootx64.efi' },
         ukiInIso: '/boot/uki/acorn-system-b.efi',
         rootImageInIso: '/live/filesystem.squashfs',
-        firmware,
       }),
     ];
     for (const node of nodes) {
@@ -126,9 +124,10 @@ describe('boot-test keys', () => {
       expect(params, node.id).not.toMatch(/\/usr\/share|\/work\/|\/tmp\//);
       expect(node.tools).toContain('qemu-system-x86_64');
     }
-    const uefi = nodes[0].params as { firmware: Record<string, { sha256: string }>; scenario: { qemu: { machine: string } } };
-    expect(Object.keys(uefi.firmware)).toEqual(['ovmf-code', 'ovmf-vars']);
-    expect(uefi.firmware['ovmf-code'].sha256).toBe(firmware['ovmf-code']!.sha256);
+    const uefi = nodes[0].params as { scenario: { qemu: { machine: string } } };
+    // The firmware is a host file: the engine keys it by content.
+    expect(nodes[0].hostFiles).toEqual(['ovmf-code', 'ovmf-vars']);
+    expect(nodes[1].hostFiles).toEqual(['seabios']);
     expect(uefi.scenario.qemu.machine).toBe('q35');
     expect(nodes[0].deps).toEqual({ iso: 'iso:acorn' });
     expect(nodes[2].id).toBe('secureboot-vars:acorn');
@@ -136,16 +135,26 @@ describe('boot-test keys', () => {
     expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy']);
   });
 
-  it('change when a firmware digest or the scenario changes', () => {
-    const base = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware });
-    const otherCode = { ...firmware, 'ovmf-code': { ...firmware['ovmf-code']!, sha256: '0'.repeat(64) } };
-    const patched = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware: otherCode });
-    const disk = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi-disk', iso, firmware });
-    const bigger = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware, memoryMiB: 2048 });
-    const key = (node: NodeSpec) => JSON.stringify(node.params);
-    expect(new Set([key(base), key(patched), key(disk), key(bigger)]).size).toBe(4);
-    // SeaBIOS is not part of a UEFI test's key: updating it reruns no UEFI test.
-    const otherBios = { ...firmware, seabios: { ...firmware.seabios!, sha256: '1'.repeat(64) } };
-    expect(key(liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, firmware: otherBios }))).toBe(key(base));
+  it("change when a firmware file's content or the scenario changes, not when the firmware moves", async () => {
+    const base = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso });
+    const disk = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi-disk', iso });
+    const bigger = liveIsoTestNode({ variant: 'acorn', scenario: 'uefi', iso, memoryMiB: 2048 });
+    const keyWith = async (node: NodeSpec, files: Partial<Record<string, string>>) => {
+      const table = { ...FIRMWARE_HOST_FILES };
+      for (const [role, path] of Object.entries(files)) table[role as keyof typeof table] = { candidates: [path!] };
+      const s = await Session.open({ root: projectRoot(), cacheDir: join(work, 'keys-cache'), hostFiles: table });
+      return computeKey(await s.material(node, { iso: '0'.repeat(64) }));
+    };
+    const key = await keyWith(base, {});
+    expect(new Set([key, await keyWith(disk, {}), await keyWith(bigger, {})]).size).toBe(3);
+    // The same OVMF at another path (another machine's layout): the same key.
+    const moved = join(work, 'OVMF_CODE_4M.fd');
+    await writeFile(moved, await readFile(firmware['ovmf-code']!.path));
+    expect(await keyWith(base, { 'ovmf-code': moved })).toBe(key);
+    // Patched OVMF: a new key. SeaBIOS is not part of a UEFI test's key.
+    const patched = join(work, 'patched.fd');
+    await writeFile(patched, Buffer.concat([await readFile(firmware['ovmf-code']!.path), Buffer.from('x')]));
+    expect(await keyWith(base, { 'ovmf-code': patched })).not.toBe(key);
+    expect(await keyWith(base, { seabios: patched })).toBe(key);
   });
 });
