@@ -1,8 +1,9 @@
 // The throwaway disk of the Secure Boot enrollment boot: systemd-boot (signed by the variant's
 // db key, so it also runs once the keys are in) enrolls /loader/keys/auto/{PK,KEK,db}.auth into
 // OVMF's variable store in setup mode, then resets.
-import { buildFatImage } from './fat-image.js';
-import type { ExecTool } from './exec-tool.js';
+import { buildEsp } from '../stages/esp.js';
+import type { Runner } from '../stages/shared/host-runner.js';
+import { THROWAWAY_IMAGE_EPOCH } from './image-epoch.js';
 
 export interface EnrollmentKeys {
   /** Signed EFI signature lists (efitools sign-efi-sig-list output). */
@@ -20,20 +21,21 @@ export async function buildEnrollmentDisk(options: {
   keys: EnrollmentKeys;
   out: string;
   tmp: string;
-  exec: ExecTool;
+  runner: Runner;
 }): Promise<string> {
   // A bare FAT image (no partition table): OVMF boots it from a virtio disk as a whole-disk filesystem.
-  await buildFatImage(options.out, {
+  await buildEsp({
+    output: options.out,
     label: 'ENROLL',
-    volumeId: '454e524c',
-    tmp: options.tmp,
-    exec: options.exec,
+    sourceDateEpoch: THROWAWAY_IMAGE_EPOCH,
+    scratch: options.tmp,
+    runner: options.runner,
     entries: [
-      { path: '/EFI/BOOT/BOOTX64.EFI', source: options.signedSystemdBoot },
-      { path: '/loader/loader.conf', content: ENROLLMENT_LOADER_CONF },
-      { path: '/loader/keys/auto/PK.auth', source: options.keys.pkAuth },
-      { path: '/loader/keys/auto/KEK.auth', source: options.keys.kekAuth },
-      { path: '/loader/keys/auto/db.auth', source: options.keys.dbAuth },
+      { path: 'EFI/BOOT/BOOTX64.EFI', source: options.signedSystemdBoot },
+      { path: 'loader/loader.conf', data: ENROLLMENT_LOADER_CONF },
+      { path: 'loader/keys/auto/PK.auth', source: options.keys.pkAuth },
+      { path: 'loader/keys/auto/KEK.auth', source: options.keys.kekAuth },
+      { path: 'loader/keys/auto/db.auth', source: options.keys.dbAuth },
     ],
   });
   return options.out;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat, truncate, writeFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { ExecTool } from './exec-tool.js';
+import type { Runner } from '../stages/shared/host-runner.js';
 
 /** GPT partition type GUIDs (Discoverable Partitions Specification). */
 export const PARTITION_TYPE = {
@@ -77,7 +77,7 @@ export function sfdiskScript(layout: readonly GptLayoutEntry[], partitions: read
 export async function buildGptDisk(
   out: string,
   partitions: readonly GptPartitionSpec[],
-  options: { exec: ExecTool; diskSeed?: string },
+  options: { runner: Runner; diskSeed?: string },
 ): Promise<GptLayoutEntry[]> {
   const layout = await planGptLayout(partitions);
   const last = layout.at(-1);
@@ -85,7 +85,7 @@ export async function buildGptDisk(
   const totalSectors = (last ? last.startSector + last.sectors : MIB_SECTORS) + MIB_SECTORS;
   await writeFile(out, '');
   await truncate(out, totalSectors * SECTOR);
-  await options.exec('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', out], {
+  await options.runner.exec('sfdisk', ['--no-reread', '--no-tell-kernel', '--quiet', out], {
     input: sfdiskScript(layout, partitions, options.diskSeed ?? 'pipeline-disk'),
   });
   for (const [index, entry] of layout.entries()) {

@@ -8,7 +8,6 @@ import { detectAccelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
 import { runBootTest } from './boot-test.js';
 import { buildEnrollmentDisk } from './enrollment-disk.js';
-import { contextExec } from './exec-tool.js';
 import { FIRMWARE_CANDIDATES, type FirmwareRole, type FirmwareSet } from './firmware.js';
 import { extractFromIso } from './iso-extract.js';
 import { placeholderFirmware, planKeyMaterial } from './plan-key.js';
@@ -124,7 +123,7 @@ export function secureBootVarsNode(options: {
         },
         out: join(ctx.tmp, 'enroll.img'),
         tmp: ctx.tmp,
-        exec: contextExec(ctx),
+        runner: ctx,
       });
       return secureBootEnrollScenario({ enrollmentDisk, firmware: firmwareOf(ctx, roles) });
     },
@@ -226,17 +225,16 @@ export function slotBTestNode(options: {
     keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles) }),
     description: `boot ${options.variant}'s system-b slot from an A/B disk`,
     plan: async (ctx) => {
-      const exec = contextExec(ctx);
       const iso = depFile(ctx, 'iso', options.iso);
       const disk = join(ctx.tmp, 'slot.img');
       const layout = await buildSlotBDisk({
         systemdBoot: depFile(ctx, 'bootloader', options.systemdBoot),
-        ukiSystemB: await extractFromIso(iso, options.ukiInIso, join(ctx.tmp, ukiFileName), exec),
+        ukiSystemB: await extractFromIso(iso, options.ukiInIso, join(ctx.tmp, ukiFileName), ctx),
         ukiFileName,
-        rootImage: await extractFromIso(iso, options.rootImageInIso, join(ctx.tmp, 'root.img'), exec),
+        rootImage: await extractFromIso(iso, options.rootImageInIso, join(ctx.tmp, 'root.img'), ctx),
         out: disk,
         tmp: ctx.tmp,
-        exec,
+        runner: ctx,
       });
       ctx.log(`slot disk: ${layout.map((p) => `${p.name}@${p.startSector}+${p.sectors}`).join(' ')}`);
       return slotBScenario({ disk, firmware: firmwareOf(ctx, roles), memoryMiB: options.memoryMiB });

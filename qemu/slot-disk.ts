@@ -3,8 +3,9 @@
 // The initramfs must then resolve `root=LABEL=system-b` by GPT partition name (PARTNAME);
 // `system-a` is left empty, so picking the wrong slot fails the boot instead of passing it.
 import { join } from 'node:path';
-import type { ExecTool } from './exec-tool.js';
-import { buildFatImage } from './fat-image.js';
+import { buildEsp } from '../stages/esp.js';
+import type { Runner } from '../stages/shared/host-runner.js';
+import { THROWAWAY_IMAGE_EPOCH } from './image-epoch.js';
 import { buildGptDisk, PARTITION_TYPE, type GptLayoutEntry } from './gpt-disk.js';
 
 export interface SlotDiskInputs {
@@ -18,7 +19,7 @@ export interface SlotDiskInputs {
   rootImage: string;
   out: string;
   tmp: string;
-  exec: ExecTool;
+  runner: Runner;
 }
 
 export const SLOT_PARTITIONS = { esp: 'EFI', a: 'system-a', b: 'system-b', var: 'var' } as const;
@@ -32,15 +33,16 @@ export async function buildSlotBDisk(inputs: SlotDiskInputs): Promise<GptLayoutE
     throw new Error(`UKI file name ${JSON.stringify(inputs.ukiFileName)} must be a plain name ending in .efi`);
   }
   const esp = join(inputs.tmp, 'slot-esp.img');
-  await buildFatImage(esp, {
+  await buildEsp({
+    output: esp,
     label: 'EFI',
-    volumeId: '45534641',
-    tmp: inputs.tmp,
-    exec: inputs.exec,
+    sourceDateEpoch: THROWAWAY_IMAGE_EPOCH,
+    scratch: inputs.tmp,
+    runner: inputs.runner,
     entries: [
-      { path: '/EFI/BOOT/BOOTX64.EFI', source: inputs.systemdBoot },
-      { path: `/EFI/Linux/${inputs.ukiFileName}`, source: inputs.ukiSystemB },
-      { path: '/loader/loader.conf', content: slotLoaderConf(inputs.ukiFileName) },
+      { path: 'EFI/BOOT/BOOTX64.EFI', source: inputs.systemdBoot },
+      { path: `EFI/Linux/${inputs.ukiFileName}`, source: inputs.ukiSystemB },
+      { path: 'loader/loader.conf', data: slotLoaderConf(inputs.ukiFileName) },
     ],
   });
   return buildGptDisk(
@@ -51,6 +53,6 @@ export async function buildSlotBDisk(inputs: SlotDiskInputs): Promise<GptLayoutE
       { name: SLOT_PARTITIONS.b, type: PARTITION_TYPE.rootX86_64, image: inputs.rootImage },
       { name: SLOT_PARTITIONS.var, type: PARTITION_TYPE.var, sizeMiB: 8 },
     ],
-    { exec: inputs.exec, diskSeed: `slot-b:${inputs.ukiFileName}` },
+    { runner: inputs.runner, diskSeed: `slot-b:${inputs.ukiFileName}` },
   );
 }

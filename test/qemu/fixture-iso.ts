@@ -6,8 +6,9 @@ import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { extractDeb, fetchDeb } from '../fixtures/debs.js';
-import { buildFatImage } from '../../qemu/fat-image.js';
-import { hostExec } from '../../qemu/exec-tool.js';
+import { THROWAWAY_IMAGE_EPOCH } from '../../qemu/image-epoch.js';
+import { buildEsp } from '../../stages/esp.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
 import { buildInitramfs, buildOnceIn, debianKernel, qemuFixturesDir, SHELL_INIT } from './fixtures.js';
 
 const run = promisify(execFile);
@@ -110,14 +111,16 @@ export async function buildFixtureIso(inputs: FixtureIsoInputs): Promise<string>
   );
   await copyFile(inputs.vmlinuz, join(tree, 'boot', 'vmlinuz'));
   await copyFile(inputs.initrd, join(tree, 'boot', 'initrd.img'));
-  await buildFatImage(join(tree, 'boot', 'efiboot.img'), {
+  await buildEsp({
+    output: join(tree, 'boot', 'efiboot.img'),
     label: 'ESP',
-    tmp: inputs.tmp,
-    exec: hostExec,
+    sourceDateEpoch: THROWAWAY_IMAGE_EPOCH,
+    scratch: inputs.tmp,
+    runner: hostRunner(),
     entries: [
-      { path: '/EFI/BOOT/BOOTX64.EFI', source: inputs.systemdBoot },
-      { path: `/EFI/Linux/${inputs.liveUkiName}`, source: inputs.liveUki },
-      { path: '/loader/loader.conf', content: `default ${inputs.liveUkiName}\ntimeout 0\n` },
+      { path: 'EFI/BOOT/BOOTX64.EFI', source: inputs.systemdBoot },
+      { path: `EFI/Linux/${inputs.liveUkiName}`, source: inputs.liveUki },
+      { path: 'loader/loader.conf', data: `default ${inputs.liveUkiName}\ntimeout 0\n` },
     ],
   });
   for (const extra of inputs.extras ?? []) {
