@@ -2,6 +2,7 @@
 // QEMU's binary, the firmware files' digests and the scenario definition, so an unchanged ISO is
 // not booted again.
 import type { NodeSpec } from '../graph/node.js';
+import { shellQuoteWord } from '../util/shell-quote.js';
 import {
   ENROLLED_VARS_FILE,
   liveIsoTestNode,
@@ -35,7 +36,7 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
   const scenarios = only ?? variant.tests?.scenarios ?? SCENARIOS;
   const commands = [
     // What every image must show: its own os-release ID and a kernel matching its modules.
-    { run: `. /etc/os-release && test "$ID" = ${shellWord(variant.os!.id)}` },
+    { run: `. /etc/os-release && test "$ID" = ${shellQuoteWord(variant.os!.id)}` },
     { run: 'test -d "/lib/modules/$(uname -r)"' },
     ...(variant.tests?.commands ?? []),
   ];
@@ -78,8 +79,4 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
     }
   }
   return nodes;
-}
-
-function shellWord(text: string): string {
-  return /^[A-Za-z0-9._-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

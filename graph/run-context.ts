@@ -4,7 +4,7 @@
 import { dirname, isAbsolute, normalize } from 'node:path';
 import { execa } from 'execa';
 import { CommandError } from './errors.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '../util/shell-quote.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
 import type { HostFileIdentity } from './host-files.js';
 import type { NodeLog } from './node-log.js';

@@ -11,7 +11,7 @@ import { startQemu, type QemuInstance } from './runner.js';
 import type { ScenarioPlan } from './scenarios.js';
 import { runScript } from './script.js';
 import { bootTimeScale } from './time-scale.js';
-import { shellQuote } from '../graph/shell-quote.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 export interface BootTestOptions {
   /** Receives serial.log and result.json. */

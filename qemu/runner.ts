@@ -8,7 +8,7 @@ import { execa, type ResultPromise } from 'execa';
 import { detectAccelerator, type Accelerator } from './accel.js';
 import { writableVarsCopy } from './firmware.js';
 import { buildQemuArgs, type QemuConfig } from './qemu-config.js';
-import { shellQuote } from '../graph/shell-quote.js';
+import { shellQuote } from '../util/shell-quote.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 /** util-linux (essential on Debian): `setpriv --pdeathsig KILL` makes the kernel kill QEMU if we die. */

@@ -13,7 +13,7 @@ import {
   uefiDiskScenario,
   uefiScenario,
 } from '../../qemu/scenarios.js';
-import { shellQuote } from '../../graph/shell-quote.js';
+import { shellQuote } from '../../util/shell-quote.js';
 
 const firmware: FirmwareSet = {
   'ovmf-code': { role: 'ovmf-code', fileName: 'OVMF_CODE_4M.fd', path: '/fw/OVMF_CODE_4M.fd', sha256: 'a' },
