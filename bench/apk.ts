@@ -11,12 +11,12 @@ import { readApkIndexPath } from '../stages/sources/apk/index-file.js';
 import { locateApkMembers, unpackApk, type ApkExpectation } from '../stages/sources/apk/package.js';
 import { timeParseAndResolve } from './resolve-timing.js';
 import { loadTrustedKeys } from '../stages/sources/apk/trust.js';
-import { buildApk } from '../test/fixtures/alpine/abuild.js';
-import { linuxLtsSpec } from '../test/fixtures/alpine/demo-packages.js';
-import { DEMO_KEYS_DIR, demoSigner } from '../test/fixtures/alpine/signer.js';
-import { ensureDemoMirror } from '../test/fixtures/build-mirror.js';
-import { fetchDeb, kernelPackageName } from '../test/fixtures/debs.js';
-import { fixturesDir, projectRoot } from '../test/fixtures/paths.js';
+import { buildApk } from '../fixtures/alpine/abuild.js';
+import { linuxLtsSpec } from '../fixtures/alpine/demo-packages.js';
+import { DEMO_KEYS_DIR, demoSigner } from '../fixtures/alpine/signer.js';
+import { ensureDemoMirror } from '../fixtures/build-mirror.js';
+import { fetchDeb, kernelPackageName } from '../fixtures/debs.js';
+import { fixturesDir, projectRoot } from '../fixtures/paths.js';
 import { median, round, writeResult } from './stats.js';
 
 const CORPUS = join(projectRoot(), '..', 'shared', 'corpus', 'alpine-3.16-main-x86_64');

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ensureDemoMirror } from '../test/fixtures/build-mirror.js';
-import { projectRoot } from '../test/fixtures/paths.js';
-import { demoProject } from '../test/system/demo-project.js';
+import { ensureDemoMirror } from '../fixtures/build-mirror.js';
+import { projectRoot } from '../fixtures/paths.js';
+import { demoProject } from '../fixtures/demo-project.js';
 import { median, round, writeResult } from './stats.js';
 
 const run = promisify(execFile);

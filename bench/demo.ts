@@ -15,9 +15,9 @@ import { build } from '../graph/build.js';
 import { Session } from '../graph/session.js';
 import { PIPELINE_FILE_ROOTS } from '../stages/shared/pipeline-files.js';
 import { mksquashfsArgs, SQUASHFS_ZSTD_LEVEL } from '../stages/squashfs.js';
-import { ensureDemoMirror } from '../test/fixtures/build-mirror.js';
-import { projectRoot } from '../test/fixtures/paths.js';
-import { demoProject } from '../test/system/demo-project.js';
+import { ensureDemoMirror } from '../fixtures/build-mirror.js';
+import { projectRoot } from '../fixtures/paths.js';
+import { demoProject } from '../fixtures/demo-project.js';
 import { median, round, writeResult } from './stats.js';
 
 const run = promisify(execFile);

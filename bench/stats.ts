@@ -1,7 +1,7 @@
 // Where benchmark results are written (and the medians they quote, from util/stats.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { projectRoot } from '../test/fixtures/paths.js';
+import { projectRoot } from '../fixtures/paths.js';
 
 export { median, round } from '../util/stats.js';
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FileDigester, ToolResolver } from '../graph/file-digests.js';
 import { FIRMWARE_FILES, HOST_TOOLS } from '../stages/host-tools.js';
-import { ensureDemoMirror } from '../test/fixtures/build-mirror.js';
-import { projectRoot } from '../test/fixtures/paths.js';
+import { ensureDemoMirror } from '../fixtures/build-mirror.js';
+import { projectRoot } from '../fixtures/paths.js';
 
 const run = promisify(execFile);
 

@@ -13,7 +13,7 @@ import {
   readLeadingGzipMembers,
   splitGzipMembers,
 } from '../../formats/gzip-members.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'gzip-members-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApkPackageError, type ApkRejectReason } from '../../stages/sources/apk/package.js';
 import { unpackApk } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
-import { buildApk, type ApkBuildOptions, type ApkFileSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';
-import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../fixtures/alpine/signer.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { buildApk, type ApkBuildOptions, type ApkFileSpec, type BuiltApk } from '../../fixtures/alpine/abuild.js';
+import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../../fixtures/alpine/signer.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'apk-hostile-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

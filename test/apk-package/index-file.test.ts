@@ -15,10 +15,10 @@ import {
   TrustStoreError,
   UnknownSigningKeyError,
 } from '../../stages/sources/apk/trust.js';
-import { buildApk } from '../fixtures/alpine/abuild.js';
-import { buildApkIndex, indexPackageOf, type IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
-import { DEMO_KEYS_DIR, demoSigner, generateSigner, publicKeyPem } from '../fixtures/alpine/signer.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { buildApk } from '../../fixtures/alpine/abuild.js';
+import { buildApkIndex, indexPackageOf, type IndexPackage } from '../../fixtures/alpine/apkindex-writer.js';
+import { DEMO_KEYS_DIR, demoSigner, generateSigner, publicKeyPem } from '../../fixtures/alpine/signer.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const corpusDir = join(projectRoot(), '..', 'shared', 'corpus', 'alpine-3.16-main-x86_64');
 const corpusPresent = existsSync(join(corpusDir, 'APKINDEX.tar.gz'));

@@ -12,11 +12,11 @@ import { readApkIndexFile } from '../../stages/sources/apk/index-file.js';
 import { resolvePackages } from '../../stages/sources/apk/resolve.js';
 import { ApkPackageError, unpackApk } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
-import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { buildDemoMirror, DEMO_DESCRIPTION, demoRepoDir, ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
-import { deadUrl, StaticHttpServer } from '../fixtures/http-server.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import type { IndexPackage } from '../../fixtures/alpine/apkindex-writer.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { buildDemoMirror, DEMO_DESCRIPTION, demoRepoDir, ensureDemoMirror, type DemoMirror } from '../../fixtures/build-mirror.js';
+import { deadUrl, StaticHttpServer } from '../../fixtures/http-server.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 
 let mirror: DemoMirror;
 let keys: TrustedKeys;

@@ -11,12 +11,12 @@ import { Session } from '../../graph/session.js';
 import { readManifest } from '../../stages/shared/manifest.js';
 import { apkIndexNode } from '../../stages/sources/apk/index-file.js';
 import { apkFetchNode, apkUnpackNode } from '../../stages/sources/apk/package.js';
-import { buildApk } from '../fixtures/alpine/abuild.js';
-import type { IndexPackage } from '../fixtures/alpine/apkindex-writer.js';
-import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../fixtures/alpine/signer.js';
-import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
-import { StaticHttpServer } from '../fixtures/http-server.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { buildApk } from '../../fixtures/alpine/abuild.js';
+import type { IndexPackage } from '../../fixtures/alpine/apkindex-writer.js';
+import { DEMO_KEYS_DIR, demoSigner, generateSigner } from '../../fixtures/alpine/signer.js';
+import { ensureDemoMirror, type DemoMirror } from '../../fixtures/build-mirror.js';
+import { StaticHttpServer } from '../../fixtures/http-server.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 
 let mirror: DemoMirror;
 let server: StaticHttpServer;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../stages/shared/manifest.js';
 import { parsePkgInfo, unpackApk, type UnpackApkResult } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
-import { buildApk, type ApkSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { buildApk, type ApkSpec, type BuiltApk } from '../../fixtures/alpine/abuild.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const work = mkdtempSync(join(tmpdir(), 'apk-unpack-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

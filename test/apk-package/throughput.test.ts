@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateApkMembers, unpackApk } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys } from '../../stages/sources/apk/trust.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { ensureDemoMirror, type DemoMirror } from '../../fixtures/build-mirror.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 
 let mirror: DemoMirror;
 let work: string;

@@ -11,8 +11,8 @@ import { loadVariant } from '../../compile/variant.js';
 import { ConfigError } from '../../graph/errors.js';
 import { writeLockFile, type ApkLock } from '../../stages/sources/apk/lock.js';
 import { dataMemberLimit, DEFAULT_MAX_UNPACKED_BYTES } from '../../stages/sources/apk/unpack-limits.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const dirs: string[] = [];
 afterEach(() => {

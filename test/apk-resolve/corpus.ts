@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readApkIndexPath } from '../../stages/sources/apk/index-file.js';
 import { loadTrustedKeys } from '../../stages/sources/apk/trust.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 export const CORPUS_DIR = join(projectRoot(), '..', 'shared', 'corpus', 'alpine-3.16-main-x86_64');
 export const CORPUS_INDEX = join(CORPUS_DIR, 'APKINDEX.tar.gz');

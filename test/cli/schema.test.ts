@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { Scenario, Variant } from '../../compile/variant.js';
 import { schemaText, SCHEMA_FILE } from '../../scripts/write-schema.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 describe('the variant schema', () => {
   it('variants/variant.schema.json is what compile/variant-schema.ts says (run `npm run schema` after changing it)', async () => {

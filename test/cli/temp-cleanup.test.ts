@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const run = promisify(execFile);
 

@@ -14,7 +14,7 @@ import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
 import type { DriveConfig } from '../../qemu/qemu-config.js';
 import { BOOT_BUDGETS, COMMAND_BUDGET, type ScenarioPlan } from '../../qemu/scenarios.js';
 import type { ScriptStep } from '../../qemu/script.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 import { demoBoots, type DemoBoots } from '../qemu/demo-boots.js';
 import { buildTestInitramfs } from './build-image.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';

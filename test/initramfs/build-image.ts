@@ -9,7 +9,7 @@ import { DEFAULT_COMPRESSION } from '../../stages/initramfs/compression.js';
 import type { Compression } from '../../stages/initramfs/compression.js';
 import { hostRunner } from '../../stages/shared/host-runner.js';
 import { DEFAULT_MODULE_LIST_FILE, readModuleList } from '../../stages/initramfs/module-list.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';
 
 export const TEST_EPOCH = 1_700_000_000;

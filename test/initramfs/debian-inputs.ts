@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extractDeb, fetchDeb, kernelPackageName } from '../fixtures/debs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { extractDeb, fetchDeb, kernelPackageName } from '../../fixtures/debs.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 
 export interface DebianKernel {
   /** Unpacked package root (lib/modules/<release>, boot/vmlinuz-<release>). */

@@ -10,7 +10,7 @@ import { buildInitramfs } from '../../stages/initramfs/build.js';
 import { CompressionError, validateCompression } from '../../stages/initramfs/compression.js';
 import { hostRunner } from '../../stages/shared/host-runner.js';
 import { NotStaticBinaryError } from '../../stages/initramfs/static-binary.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 import { buildTestInitramfs, TEST_EPOCH } from './build-image.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';
 

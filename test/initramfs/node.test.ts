@@ -8,8 +8,8 @@ import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
 import { INITRAMFS_IMAGE, initramfsNode } from '../../stages/initramfs.js';
-import { fetchDeb, kernelPackageName } from '../fixtures/debs.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { fetchDeb, kernelPackageName } from '../../fixtures/debs.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 import { buildTestInitramfs, TEST_EPOCH } from './build-image.js';
 
 /** Stands in for an unpack node: the .deb's files under <output>/root. */

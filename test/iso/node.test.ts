@@ -10,7 +10,7 @@ import type { NodeSpec } from '../../graph/node.js';
 import { Session } from '../../graph/session.js';
 import { buildEsp, ESP_IMAGE, espNode, liveEspEntries, liveEspNode } from '../../stages/esp.js';
 import { buildIso, isoNode } from '../../stages/iso.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 import { buildBootPieces, hostTools, isolinuxTemplate, LIVE_LABEL, OS, scratchDir, TEST_EPOCH, VARIANT_CMDLINE, type BootPieces } from './fixtures.js';
 
 /** Stands in for a producer node: copies project files (under out/fixtures) to paths in its output. */

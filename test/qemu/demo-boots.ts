@@ -12,9 +12,9 @@ import { SCENARIOS } from '../../compile/tests.js';
 import type { Scenario } from '../../compile/variant.js';
 import type { BootTestResult } from '../../qemu/boot-test.js';
 import { cli, jsonEvents } from '../engine/helpers.js';
-import { ensureDemoMirror } from '../fixtures/build-mirror.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
-import { demoProject } from '../system/demo-project.js';
+import { ensureDemoMirror } from '../../fixtures/build-mirror.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
+import { demoProject } from '../../fixtures/demo-project.js';
 
 export { SCENARIOS };
 

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { extractDeb, fetchDeb } from '../fixtures/debs.js';
+import { extractDeb, fetchDeb } from '../../fixtures/debs.js';
 import { THROWAWAY_IMAGE_EPOCH } from '../../qemu/image-epoch.js';
 import { buildEsp } from '../../stages/esp.js';
 import { hostRunner } from '../../stages/shared/host-runner.js';

@@ -5,8 +5,8 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
-import { extractDeb, fetchDeb, kernelPackageName } from '../fixtures/debs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { extractDeb, fetchDeb, kernelPackageName } from '../../fixtures/debs.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 
 const run = promisify(execFile);
 

@@ -20,7 +20,7 @@ import {
   secureBootVarsNode,
   slotBTestNode,
 } from '../../qemu/node.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 import { demoBoots } from './demo-boots.js';
 
 let work: string;

@@ -1,5 +1,5 @@
 // Unpacked packages for the rootfs, squashfs and sbom suites: real APK v2 files built with the
-// fixture abuild (test/fixtures/alpine), verified and unpacked by the apk-unpack code, exactly
+// fixture abuild (fixtures/alpine), verified and unpacked by the apk-unpack code, exactly
 // what the rootfs node gets from apk-unpack nodes. The demo set is built once into
 // out/fixtures/rootfs/ and shared by the suites; small custom packages are built per test.
 import { createHash } from 'node:crypto';
@@ -8,10 +8,10 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { basename, join } from 'node:path';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
 import { unpackApk } from '../../stages/sources/apk/package.js';
-import { buildApk, type ApkBuildOptions, type ApkFileSpec, type ApkSpec, type BuiltApk } from '../fixtures/alpine/abuild.js';
-import { DEMO_EPOCH, demoPackageSpecs, fetchDemoDebs } from '../fixtures/alpine/demo-packages.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { buildApk, type ApkBuildOptions, type ApkFileSpec, type ApkSpec, type BuiltApk } from '../../fixtures/alpine/abuild.js';
+import { DEMO_EPOCH, demoPackageSpecs, fetchDemoDebs } from '../../fixtures/alpine/demo-packages.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 
 export { DEMO_EPOCH };
 

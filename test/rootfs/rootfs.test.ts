@@ -16,7 +16,7 @@ import {
   type RootfsConfig,
   type RootfsResult,
 } from '../../stages/rootfs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 import { buildAndUnpack, customSpec, DEMO_EPOCH, demoPackages, type UnpackedFixture } from './packages.js';
 
 let demo: Map<string, UnpackedFixture>;

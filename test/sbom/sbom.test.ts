@@ -14,10 +14,10 @@ import { rootfsNode } from '../../stages/rootfs.js';
 import { buildSbomDocument, isSpdxExpression, redactUrl, sbomNode, SBOM_FILE, serializeSbom, type SbomPackageInput } from '../../stages/sbom.js';
 import { apkFetchNode, apkUnpackNode, type PkgInfo } from '../../stages/sources/apk/package.js';
 import { squashfsNode, SQUASHFS_FILE } from '../../stages/squashfs.js';
-import { DEMO_KEYS_DIR } from '../fixtures/alpine/signer.js';
-import { ensureDemoMirror, type DemoMirror } from '../fixtures/build-mirror.js';
-import { StaticHttpServer } from '../fixtures/http-server.js';
-import { fixturesDir, projectRoot } from '../fixtures/paths.js';
+import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
+import { ensureDemoMirror, type DemoMirror } from '../../fixtures/build-mirror.js';
+import { StaticHttpServer } from '../../fixtures/http-server.js';
+import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 import { DEMO_EPOCH, demoPackages, type UnpackedFixture } from '../rootfs/packages.js';
 
 type Json = Record<string, any>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { download, DownloadError } from '../../stages/sources/download.js';
-import { StaticHttpServer } from '../fixtures/http-server.js';
+import { StaticHttpServer } from '../../fixtures/http-server.js';
 
 const servers: Server[] = [];
 const mirrors: StaticHttpServer[] = [];

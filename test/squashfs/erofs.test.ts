@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildErofs, erofsLimits, ErofsError, uuidFromContent } from '../../stages/erofs.js';
 import { readManifest, type TreeManifest } from '../../stages/shared/manifest.js';
 import { hostRunner } from '../../stages/rootfs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 import { DEMO_EPOCH } from '../rootfs/packages.js';
 import { buildImageTestRootfs } from './image-rootfs.js';
 

@@ -19,7 +19,7 @@ import {
   TreeMismatchError,
   type BuildSquashfsOptions,
 } from '../../stages/squashfs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 import { EDGE_EPOCH, edgeTreeSpecs, writeEdgeTree } from './edge-tree.js';
 import { expectListingMatchesManifest, listImage } from './listing.js';
 

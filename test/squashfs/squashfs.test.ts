@@ -10,7 +10,7 @@ import { readManifest, type TreeManifest } from '../../stages/shared/manifest.js
 import { hostRunner } from '../../stages/rootfs.js';
 import { buildSquashfs, SquashfsError, SQUASHFS_ZSTD_LEVEL } from '../../stages/squashfs.js';
 import { benchmarkSquashfs } from '../../bench/squashfs-vs-hand.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 import { DEMO_EPOCH, DEMO_ORDER } from '../rootfs/packages.js';
 import { buildImageTestRootfs } from './image-rootfs.js';
 import { expectListingMatchesManifest, listImage } from './listing.js';

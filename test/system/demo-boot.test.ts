@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonEvents, statuses } from '../engine/helpers.js';
 import { demoBoots, type DemoBoots } from '../qemu/demo-boots.js';
-import { demoProject } from './demo-project.js';
+import { demoProject } from '../../fixtures/demo-project.js';
 
 const LOCK = 'variants/demo.lock.yaml';
 let demo: DemoBoots;

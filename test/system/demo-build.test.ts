@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../stages/shared/manifest.js';
 import { cli, jsonEvents, statuses } from '../engine/helpers.js';
-import { deadUrl } from '../fixtures/http-server.js';
-import { demoProject, serveDemoMirror, type DemoMirrorServer } from './demo-project.js';
+import { deadUrl } from '../../fixtures/http-server.js';
+import { demoProject, serveDemoMirror, type DemoMirrorServer } from '../../fixtures/demo-project.js';
 
 const run = promisify(execFile);
 let mirror: DemoMirrorServer;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, jsonEvents, statuses } from '../engine/helpers.js';
-import { demoProject, serveDemoMirror, type DemoMirrorServer } from './demo-project.js';
+import { demoProject, serveDemoMirror, type DemoMirrorServer } from '../../fixtures/demo-project.js';
 
 const run = promisify(execFile);
 let mirror: DemoMirrorServer;

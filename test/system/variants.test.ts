@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { readApkIndexPath } from '../../stages/sources/apk/index-file.js';
 import { loadTrustedKeys } from '../../stages/sources/apk/trust.js';
 import { cli } from '../engine/helpers.js';
-import { projectRoot } from '../fixtures/paths.js';
+import { projectRoot } from '../../fixtures/paths.js';
 
 const CORPUS = join(projectRoot(), '..', 'shared', 'corpus', 'alpine-3.16-main-x86_64');
 

@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { extractDeb, fetchDeb, kernelPackageName } from '../fixtures/debs.js';
-import { fixturesDir } from '../fixtures/paths.js';
+import { extractDeb, fetchDeb, kernelPackageName } from '../../fixtures/debs.js';
+import { fixturesDir } from '../../fixtures/paths.js';
 
 const run = promisify(execFile);
 
