@@ -10,8 +10,7 @@ import { validateGraph } from '../graph/validate.js';
 import { compileTarget, type CompileOptions, type CompiledTarget } from '../compile/index.js';
 import { loadCompileInputs, withLock } from '../compile/load.js';
 import { describeLockChange, lockPhase, type LockChange } from '../phases/lock.js';
-import { FIRMWARE_HOST_FILES } from '../qemu/firmware.js';
-import { toolHints } from '../stages/host-tools.js';
+import { hostFileTable, toolHints } from '../stages/index.js';
 import { publishArtifacts } from './artifacts.js';
 import type { ParsedArgs } from './command.js';
 import { EXIT } from './command.js';
@@ -149,5 +148,5 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
 
 /** The session every command opens on a project: its cache, tool hints, file roots and host files. */
 export function openSession(root: string, args: ParsedArgs): Promise<Session> {
-  return Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS, hostFiles: FIRMWARE_HOST_FILES });
+  return Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS, hostFiles: hostFileTable() });
 }

@@ -7,7 +7,15 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'n
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
+import type { HostTool } from '../stages/kind.js';
 import { certificateFingerprint } from '../stages/sign.js';
+
+/** What `pipeline keys init` runs besides Node's own crypto. */
+export const KEYS_INIT_TOOLS: HostTool[] = [
+  { name: 'openssl', debianPackage: 'openssl', versionArgs: ['version'] },
+  { name: 'cert-to-efi-sig-list', debianPackage: 'efitools', versionArgs: ['--version'] },
+  { name: 'sign-efi-sig-list', debianPackage: 'efitools', versionArgs: ['--version'] },
+];
 
 export class KeySetError extends Error {
   override name = 'KeySetError';

@@ -8,7 +8,9 @@ import { detectAccelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
 import { runBootTest } from './boot-test.js';
 import { buildEnrollmentDisk } from './enrollment-disk.js';
-import { FIRMWARE_CANDIDATES, type FirmwareRole, type FirmwareSet } from './firmware.js';
+import type { HostTool, StageKind } from '../stages/kind.js';
+import { MCOPY, MKFS_FAT, MMD, XORRISO } from '../stages/shared/tools.js';
+import { FIRMWARE_CANDIDATES, FIRMWARE_HOST_FILES, type FirmwareRole, type FirmwareSet } from './firmware.js';
 import { extractFromIso } from './iso-extract.js';
 import { placeholderFirmware, planKeyMaterial } from './plan-key.js';
 import { QEMU_BINARY, SETPRIV_BINARY } from './runner.js';
@@ -29,14 +31,35 @@ import { buildSlotBDisk } from './slot-disk.js';
 import { tamperUkiCmdline } from './tamper.js';
 import { bootTimeScale } from './time-scale.js';
 
-export const BOOT_TEST_KIND = 'boot-test';
-export const SECUREBOOT_VARS_KIND = 'secureboot-vars';
-/**
- * Bump when a scenario's behaviour changes in a way its key material does not show.
- * 2: budgets of progress (QEMU CPU time, silence, a wall ceiling) instead of wall-clock timeouts.
- */
-export const BOOT_TEST_VERSION = 2;
-export const SECUREBOOT_VARS_VERSION = 2;
+const QEMU_TOOLS: HostTool[] = [
+  { name: QEMU_BINARY, debianPackage: 'qemu-system-x86', versionArgs: ['--version'] },
+  // util-linux: `setpriv --pdeathsig KILL` makes the kernel kill QEMU if we die.
+  { name: SETPRIV_BINARY, debianPackage: 'util-linux', versionArgs: ['--version'] },
+];
+
+/** Firmware as the host files boot-test nodes declare, with the package that ships each. */
+const FIRMWARE: StageKind['hostFiles'] = Object.fromEntries(
+  Object.entries(FIRMWARE_HOST_FILES).map(([role, spec]) => [role, { ...spec, debianPackage: FIRMWARE_CANDIDATES[role as FirmwareRole].debianPackage.split(' ')[0] }]),
+);
+
+/** A boot of an image under QEMU, its verdict the output. */
+export const BOOT_TEST_STAGE: StageKind = {
+  kind: 'boot-test',
+  // 2: budgets of progress (QEMU CPU time, silence, a wall ceiling) instead of wall-clock timeouts.
+  version: 2,
+  summary: 'boot tests',
+  tools: [...QEMU_TOOLS, XORRISO, { name: 'sfdisk', debianPackage: 'fdisk', versionArgs: ['--version'] }, MKFS_FAT, MMD, MCOPY],
+  hostFiles: FIRMWARE,
+};
+
+/** Boot 1 of Secure Boot: the variant's keys enrolled into an OVMF variable store. */
+export const SECUREBOOT_VARS_STAGE: StageKind = {
+  kind: 'secureboot-vars',
+  version: 2,
+  summary: 'Secure Boot key enrollment',
+  tools: [...QEMU_TOOLS, MKFS_FAT, MMD, MCOPY],
+  hostFiles: { 'ovmf-code-secboot': FIRMWARE!['ovmf-code-secboot'], 'ovmf-vars': FIRMWARE!['ovmf-vars'] },
+};
 /** The enrolled variable store in a secureboot-vars node's output. */
 export const ENROLLED_VARS_FILE = 'OVMF_VARS.enrolled.fd';
 
@@ -94,8 +117,8 @@ export function secureBootVarsNode(options: {
   const roles: FirmwareRole[] = ['ovmf-code-secboot', 'ovmf-vars'];
   return bootTestSpec({
     id: `secureboot-vars:${options.variant}`,
-    kind: SECUREBOOT_VARS_KIND,
-    version: SECUREBOOT_VARS_VERSION,
+    kind: SECUREBOOT_VARS_STAGE.kind,
+    version: SECUREBOOT_VARS_STAGE.version,
     deps: {
       pk: options.keys.pkAuth.node,
       kek: options.keys.kekAuth.node,
@@ -262,8 +285,8 @@ interface BootTestSpecOptions {
 function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
   return {
     id: options.id,
-    kind: options.kind ?? BOOT_TEST_KIND,
-    version: options.version ?? BOOT_TEST_VERSION,
+    kind: options.kind ?? BOOT_TEST_STAGE.kind,
+    version: options.version ?? BOOT_TEST_STAGE.version,
     deps: options.deps,
     tools: [QEMU_BINARY, SETPRIV_BINARY, ...(options.extraTools ?? [])],
     hostFiles: [...options.roles],

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { FileDigester, ToolResolver } from '../graph/file-digests.js';
-import { FIRMWARE_FILES, HOST_TOOLS } from '../stages/host-tools.js';
+import { stageHostFiles, stageTools } from '../stages/index.js';
 import { ensureDemoMirror } from '../fixtures/build-mirror.js';
 import { projectRoot } from '../fixtures/paths.js';
 
@@ -15,14 +15,14 @@ const run = promisify(execFile);
 async function missingPackages(): Promise<string[]> {
   const resolver = new ToolResolver(new FileDigester());
   const missing = new Set<string>();
-  for (const tool of HOST_TOOLS.filter((t) => !t.testOnly)) {
+  for (const tool of stageTools()) {
     try {
       await resolver.resolve(tool.name);
     } catch {
       missing.add(tool.debianPackage);
     }
   }
-  for (const f of FIRMWARE_FILES) if (!existsSync(f.path)) missing.add(f.debianPackage.split(' ')[0]);
+  for (const f of stageHostFiles()) if (!f.candidates.some((c) => existsSync(c))) missing.add(f.debianPackage);
   // The demo mirror is made from .debs fetched with apt-get download, unpacked with dpkg-deb.
   return [...missing].sort();
 }

@@ -21,6 +21,7 @@ import type { Runner } from './shared/host-runner.js';
 
 export { uuidFromContent };
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
 export const EROFS_KIND_VERSION = 1;
@@ -185,6 +186,14 @@ export interface ErofsNodeOptions extends StampsTime {
   clusterBytes?: number;
 }
 
+/** The root image as EROFS, from a staged copy of the rootfs tree. */
+export const EROFS_STAGE: StageKind = {
+  kind: 'erofs',
+  version: EROFS_KIND_VERSION,
+  summary: 'root image (erofs)',
+  tools: [{ name: 'mkfs.erofs', debianPackage: 'erofs-utils', versionArgs: ['--help'] }, { name: 'mknod', debianPackage: 'coreutils', versionArgs: ['--version'] }],
+};
+
 /** `erofs:<variant>`: the root image as EROFS (the variant picks this or squashfs). */
 export function erofsNode(options: ErofsNodeOptions): NodeSpec {
   const settings = {
@@ -195,7 +204,7 @@ export function erofsNode(options: ErofsNodeOptions): NodeSpec {
   } as const;
   return {
     id: `erofs:${options.variant}`,
-    kind: 'erofs',
+    kind: EROFS_STAGE.kind,
     version: EROFS_KIND_VERSION,
     deps: { rootfs: options.rootfs },
     params: { ...settings, file: EROFS_FILE },

@@ -11,6 +11,8 @@ import { liveUkiName, validateOsId } from './shared/os-names.js';
 import { FatLayoutError, planFatLayout, readFatGeometry, type FatGeometry, type FatLayout } from './esp/fat-layout.js';
 import type { Runner } from './shared/host-runner.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
+import { MCOPY, MKFS_FAT, MMD } from './shared/tools.js';
 
 /** The image's file name in the esp node's output (what the iso node points at). */
 export const ESP_IMAGE = 'efiboot.img';
@@ -271,6 +273,9 @@ export interface EspNodeOptions extends StampsTime {
   description?: string;
 }
 
+/** The EFI system partition image: a reproducible FAT image built with mkfs.fat and mtools. */
+export const ESP_STAGE: StageKind = { kind: 'esp', version: ESP_KIND_VERSION, summary: 'ESP image', tools: [MKFS_FAT, MMD, MCOPY] };
+
 /** A build-graph node writing ESP_IMAGE from the given files. */
 export function espNode(options: EspNodeOptions): NodeSpec {
   const label = validateFatLabel(options.label ?? DEFAULT_ESP_LABEL, options.id);
@@ -284,7 +289,7 @@ export function espNode(options: EspNodeOptions): NodeSpec {
   const slackBytes = options.slackBytes ?? DEFAULT_ESP_SLACK_BYTES;
   return {
     id: options.id,
-    kind: 'esp',
+    kind: ESP_STAGE.kind,
     version: ESP_KIND_VERSION,
     deps: { ...options.deps },
     files: projectFiles,

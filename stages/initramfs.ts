@@ -9,6 +9,7 @@ import { compressorCommand, DEFAULT_COMPRESSION, validateCompression } from './i
 import type { Compression } from './initramfs/compression.js';
 import { DEFAULT_MODULE_LIST_FILE, readModuleList, validateModuleList } from './initramfs/module-list.js';
 import type { ModuleList } from './initramfs/module-list.js';
+import type { StageKind } from './kind.js';
 
 /** The image's file name in the node's output (what uki and iso nodes point at). */
 export const INITRAMFS_IMAGE = 'initramfs-live.img';
@@ -41,6 +42,14 @@ export class InitramfsParamsError extends Error {
 
 
 
+/** The live initramfs: busybox, the kernel modules the live boot needs, /init. */
+export const INITRAMFS_STAGE: StageKind = {
+  kind: 'initramfs',
+  version: INITRAMFS_KIND_VERSION,
+  summary: 'live initramfs',
+  tools: [{ name: 'depmod', debianPackage: 'kmod', versionArgs: ['--version'] }, { name: 'zstd', debianPackage: 'zstd', versionArgs: ['--version'] }, { name: 'gzip', debianPackage: 'gzip', versionArgs: ['--version'] }],
+};
+
 export function initramfsNode(options: InitramfsNodeOptions): NodeSpec {
   const compression = validateCompression(options.compression ?? DEFAULT_COMPRESSION, options.id);
   const explicitModules = options.modules ? validateModuleList(options.modules, options.id) : undefined;
@@ -55,7 +64,7 @@ export function initramfsNode(options: InitramfsNodeOptions): NodeSpec {
   };
   return {
     id: options.id,
-    kind: 'initramfs',
+    kind: INITRAMFS_STAGE.kind,
     version: INITRAMFS_KIND_VERSION,
     deps: { kernel: options.deps.kernel, busybox: options.deps.busybox },
     files,

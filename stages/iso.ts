@@ -17,6 +17,8 @@ import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-labe
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
 import { SQUASHFS_FILE } from './squashfs.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
+import { XORRISO } from './shared/tools.js';
 
 /** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
 export const ISO_PATHS = {
@@ -234,6 +236,9 @@ export interface IsoNodeOptions extends StampsTime {
   paths?: Partial<IsoInputPaths>;
 }
 
+/** The hybrid ISO: isolinux for BIOS, the ESP for UEFI, the root image and the slot UKIs. */
+export const ISO_STAGE: StageKind = { kind: 'iso', version: ISO_KIND_VERSION, summary: 'hybrid ISO', tools: [XORRISO] };
+
 /** The build-graph node writing `<name>.iso` and `<name>.iso.sha256`. */
 export function isoNode(options: IsoNodeOptions): NodeSpec {
   const os = validateOsId(options.os, options.id);
@@ -245,7 +250,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
   const { deps } = options;
   return {
     id: options.id,
-    kind: 'iso',
+    kind: ISO_STAGE.kind,
     version: ISO_KIND_VERSION,
     deps: {
       esp: deps.esp,

@@ -7,6 +7,8 @@ import { buildRootfs } from './rootfs/build.js';
 import type { RootfsConfig } from './rootfs/config.js';
 import { SCRIPT_TOOLS } from './rootfs/scripts.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
+import { SH } from './shared/tools.js';
 
 export { buildRootfs, type BuildRootfsOptions, type RootfsPackageInput, type RootfsResult } from './rootfs/build.js';
 export type { RootfsConfig, UserConfig, GroupConfig, ServiceConfig, SerialConsoleConfig, FstabConfig } from './rootfs/config.js';
@@ -29,13 +31,21 @@ export function rootfsId(variant: string): string {
   return `rootfs:${variant}`;
 }
 
+/** The root filesystem: packages merged by manifest, install scripts confined, overlays and generated files. */
+export const ROOTFS_STAGE: StageKind = {
+  kind: 'rootfs',
+  version: ROOTFS_KIND_VERSION,
+  summary: 'rootfs (install scripts run confined)',
+  tools: [{ name: 'unshare', debianPackage: 'util-linux', versionArgs: ['--version'] }, SH, { name: 'mount', debianPackage: 'mount', versionArgs: ['--version'] }, { name: 'chroot', debianPackage: 'coreutils', versionArgs: ['--version'] }],
+};
+
 /** `rootfs:<variant>`: merged packages + overlay + generated config + install scripts. */
 export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
   const names = options.packages.map((pkg) => pkg.name);
   const config: RootfsConfig = { ...options.config, variant: options.variant };
   return {
     id: rootfsId(options.variant),
-    kind: 'rootfs',
+    kind: ROOTFS_STAGE.kind,
     version: ROOTFS_KIND_VERSION,
     // Local name = package name; the order lives in params (object keys do not keep it for all names).
     deps: Object.fromEntries(options.packages.map((pkg) => [pkg.name, pkg.node])),

@@ -12,6 +12,7 @@ import { digestTree } from '../graph/tree-digest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { PkgInfo } from './sources/apk/package.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
 
 export const SBOM_FILE = 'sbom.spdx.json';
 export const SBOM_KIND_VERSION = 1;
@@ -218,6 +219,9 @@ export interface SbomNodeOptions extends StampsTime {
   steps?: ReadonlyArray<{ name: string; id: string; run: string[] }>;
 }
 
+/** An SPDX 2.3 SBOM of the packages and steps that made the image. */
+export const SBOM_STAGE: StageKind = { kind: 'sbom', version: SBOM_KIND_VERSION, summary: 'SPDX SBOM', tools: [] };
+
 /** `sbom:<variant>`: sbom.spdx.json. */
 export function sbomNode(options: SbomNodeOptions): NodeSpec {
   const deps: Record<string, string> = {};
@@ -232,7 +236,7 @@ export function sbomNode(options: SbomNodeOptions): NodeSpec {
   });
   return {
     id: `sbom:${options.variant}`,
-    kind: 'sbom',
+    kind: SBOM_STAGE.kind,
     version: SBOM_KIND_VERSION,
     deps,
     params: { variant: options.variant, version: options.version ?? null, packages, steps },

@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { AuthenticodeError, loadSigningKey, signPe, type SignPeResult } from '../formats/authenticode.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
+import type { StageKind } from './kind.js';
 
 /** Environment variable that overrides the variant's signing key path. */
 export const SIGNING_KEY_ENV = 'PIPELINE_SECUREBOOT_KEY';
@@ -83,6 +84,9 @@ export interface SignNodeOptions extends StampsTime {
 /** Kind version: bump when the signed output changes for the same inputs. */
 export const SIGN_KIND_VERSION = 2;
 
+/** Authenticode signing of a PE file with the variant's db key (native: no sbsign). */
+export const SIGN_STAGE: StageKind = { kind: 'sign', version: SIGN_KIND_VERSION, summary: 'Secure Boot signatures', tools: [] };
+
 /** The build-graph node that signs one PE file; signingTime = SOURCE_DATE_EPOCH. */
 export function signNode(options: SignNodeOptions): NodeSpec {
   const output = options.output ?? basename(options.input);
@@ -91,7 +95,7 @@ export function signNode(options: SignNodeOptions): NodeSpec {
   if (options.hints?.key) hints.key = options.hints.key;
   return {
     id: options.id,
-    kind: 'sign',
+    kind: SIGN_STAGE.kind,
     version: SIGN_KIND_VERSION,
     deps: { unsigned: options.unsigned },
     // The certificate's content enters the key (as a declared file), never the private key.

@@ -28,6 +28,7 @@ import { checkNamesAndTargets, statTree } from './squashfs/disk-check.js';
 import { SquashfsError } from './squashfs/errors.js';
 import { inSquashfsOrder } from './squashfs/order.js';
 import { planPseudoRoute, type PseudoPlan } from './squashfs/pseudo-file.js';
+import type { StageKind } from './kind.js';
 
 export { SquashfsError, TreeMismatchError } from './squashfs/errors.js';
 export { escapePseudoPath, planPseudoRoute, type PseudoPlan, type TarFallback } from './squashfs/pseudo-file.js';
@@ -226,12 +227,20 @@ export interface SquashfsNodeOptions extends StampsTime {
   level?: number;
 }
 
+/** The root image as squashfs (zstd), from the rootfs tree and its manifest. */
+export const SQUASHFS_STAGE: StageKind = {
+  kind: 'squashfs',
+  version: SQUASHFS_KIND_VERSION,
+  summary: 'root image (squashfs)',
+  tools: [{ name: 'mksquashfs', debianPackage: 'squashfs-tools', versionArgs: ['-version'] }],
+};
+
 /** `squashfs:<variant>`: the root image; mksquashfs uses every core, so the node weighs that much. */
 export function squashfsNode(options: SquashfsNodeOptions): NodeSpec {
   const level = options.level ?? SQUASHFS_ZSTD_LEVEL;
   return {
     id: `squashfs:${options.variant}`,
-    kind: 'squashfs',
+    kind: SQUASHFS_STAGE.kind,
     version: SQUASHFS_KIND_VERSION,
     deps: { rootfs: options.rootfs },
     params: { level, blockSize: '1M', compression: 'zstd', file: SQUASHFS_FILE },

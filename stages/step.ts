@@ -2,6 +2,7 @@
 // directory is $OUT; each dependency's output is $DEP_<NAME> (name upper-cased, non-alphanumerics
 // as _). It runs in the project root so that its declared inputs resolve as written.
 import type { NodeSpec } from '../graph/node.js';
+import type { StageKind } from './kind.js';
 
 export interface StepInput {
   variant: string;
@@ -22,12 +23,15 @@ export function envNameFor(dep: string): string {
   return 'DEP_' + dep.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 
+/** A custom step: a command of the variant's, with declared inputs. */
+export const STEP_STAGE: StageKind = { kind: 'step', version: 1, summary: 'custom steps', tools: [], userTools: true };
+
 export function stepNode(step: StepInput): NodeSpec {
   const [tool, ...args] = step.run;
   return {
     id: stepId(step.variant, step.name),
-    kind: 'step',
-    version: 1,
+    kind: STEP_STAGE.kind,
+    version: STEP_STAGE.version,
     deps: step.deps ?? {},
     files: step.inputs ?? [],
     params: { run: step.run, env: step.env ?? {} },

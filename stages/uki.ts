@@ -6,6 +6,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 export { parseSourceDateEpoch, SourceDateEpochError } from './shared/source-date-epoch.js';
 import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
+import type { StageKind } from './kind.js';
 
 export class UkiInputError extends Error {
   override name = 'UkiInputError';
@@ -165,12 +166,15 @@ export interface UkiNodeOptions extends StampsTime {
 /** Kind version: bump when buildUki's output changes for the same inputs. */
 export const UKI_KIND_VERSION = 1;
 
+/** A Unified Kernel Image: the EFI stub with the kernel, initramfs, command line and os-release. */
+export const UKI_STAGE: StageKind = { kind: 'uki', version: UKI_KIND_VERSION, summary: 'unified kernel images', tools: [] };
+
 /** The build-graph node for one UKI. Layout facts (alignment, addresses) come from the stub itself. */
 export function ukiNode(options: UkiNodeOptions): NodeSpec {
   const output = options.output ?? 'uki.efi';
   return {
     id: options.id,
-    kind: 'uki',
+    kind: UKI_STAGE.kind,
     version: UKI_KIND_VERSION,
     deps: { stub: options.deps.stub, kernel: options.deps.kernel, initramfs: options.deps.initramfs },
     params: {

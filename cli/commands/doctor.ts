@@ -4,11 +4,31 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { FileDigester, ToolResolver } from '../../graph/file-digests.js';
-import { FIRMWARE_FILES, HOST_TOOLS } from '../../stages/host-tools.js';
+import { KEYS_INIT_TOOLS } from '../../keys/secureboot.js';
+import { stageHostFiles, stageTools, type ToolUse } from '../../stages/index.js';
 import { EXIT, type CommandDef } from '../command.js';
 import { jsonOption } from '../common-options.js';
 
 const run = promisify(execFile);
+
+/** What the test suite runs besides the stages' tools: readers that check what the stages write. */
+export const TEST_TOOLS: ToolUse[] = [
+  { name: 'sbverify', debianPackage: 'sbsigntool', versionArgs: ['--version'], usedBy: 'tests: signature checks' },
+  { name: 'unsquashfs', debianPackage: 'squashfs-tools', versionArgs: ['-version'], usedBy: 'tests: root image listing' },
+  { name: 'cpio', debianPackage: 'cpio', versionArgs: ['--version'], usedBy: 'tests: initramfs listing' },
+  { name: 'objdump', debianPackage: 'binutils', versionArgs: ['--version'], usedBy: 'tests: UKI section layout' },
+  { name: 'isoinfo', debianPackage: 'genisoimage', versionArgs: ['-version'], usedBy: 'tests: ISO listing' },
+  { name: 'nginx', debianPackage: 'nginx-light', versionArgs: ['-v'], usedBy: 'tests: remote cache (WebDAV)' },
+];
+
+/** Every tool `doctor` looks for: the stages', `keys init`'s, then the test suite's. */
+export function doctorTools(): (ToolUse & { testOnly?: boolean })[] {
+  return [
+    ...stageTools(),
+    ...KEYS_INIT_TOOLS.map((t) => ({ ...t, usedBy: 'keys init' })),
+    ...TEST_TOOLS.map((t) => ({ ...t, testOnly: true })),
+  ];
+}
 
 async function versionOf(path: string, args: string[]): Promise<string> {
   try {
@@ -43,7 +63,7 @@ export const doctorCommand: CommandDef = {
   async run(args) {
     const resolver = new ToolResolver(new FileDigester());
     const tools = await Promise.all(
-      HOST_TOOLS.map(async (t) => {
+      doctorTools().map(async (t) => {
         try {
           const found = await resolver.resolve(t.name);
           let version = await versionOf(found.foundAt, t.versionArgs);
@@ -54,7 +74,7 @@ export const doctorCommand: CommandDef = {
         }
       }),
     );
-    const firmware = FIRMWARE_FILES.map((f) => ({ ...f, found: existsSync(f.path) }));
+    const firmware = stageHostFiles().map((f) => ({ name: f.name, path: f.candidates.find((c) => existsSync(c)) ?? f.candidates[0], debianPackage: f.debianPackage, usedBy: f.usedBy, found: f.candidates.some((c) => existsSync(c)) }));
     const missing = [...new Set([...tools.filter((t) => !t.found).map((t) => t.debianPackage), ...firmware.filter((f) => !f.found).map((f) => f.debianPackage)])];
     const missingForBuild = tools.some((t) => !t.found && !t.testOnly) || firmware.some((f) => !f.found);
     if (args.values.json) {
@@ -68,7 +88,8 @@ export const doctorCommand: CommandDef = {
         );
       }
       lines.push('', 'Firmware:');
-      for (const f of firmware) lines.push(`  ${f.found ? '✓' : '✗'} ${f.path}  ${f.usedBy}${f.found ? '' : `  (Debian package ${f.debianPackage})`}`);
+      const fw = Math.max(...firmware.map((f) => f.path.length));
+      for (const f of firmware) lines.push(`  ${f.found ? '✓' : '✗'} ${f.path.padEnd(fw)}  ${f.usedBy}${f.found ? '' : `  (Debian package ${f.debianPackage})`}`);
       lines.push('', missing.length ? `Missing; install with: apt-get install ${missing.join(' ')}` : 'Everything is here.');
       process.stdout.write(lines.join('\n') + '\n');
     }

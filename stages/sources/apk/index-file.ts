@@ -27,6 +27,7 @@ import {
   type TrustedKeys,
 } from './trust.js';
 import { CEILING_KEY, DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES, INDEX_MAX_UNPACKED_BYTES } from './unpack-limits.js';
+import type { StageKind } from '../../kind.js';
 
 export interface ApkIndexFile {
   /** The APKINDEX text (stages/sources/apk/apkindex.ts parses it). */
@@ -166,6 +167,15 @@ export interface ApkIndexNodeOptions {
   maxUnpackedBytes?: number;
 }
 
+/** A repository's APKINDEX, downloaded and its signature verified (runs on every build). */
+export const APK_INDEX_STAGE: StageKind = {
+  kind: 'apk-index',
+  // 2: the signature is checked before the index is unpacked, and what it unpacks to is bounded.
+  version: 2,
+  summary: 'Alpine package indexes',
+  tools: [],
+};
+
 /**
  * Node factory: downloads `<url>/APKINDEX.tar.gz` on every build, verifies its signature and
  * writes `APKINDEX` (the text), `DESCRIPTION` and `signature.json` (which key signed it). A moved
@@ -175,9 +185,8 @@ export function apkIndexNode(options: ApkIndexNodeOptions): NodeSpec {
   const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   return {
     id: options.id ?? `apk-index:${options.repository}`,
-    kind: 'apk-index',
-    // 2: the signature is checked before the index is unpacked, and what it unpacks to is bounded.
-    version: 2,
+    kind: APK_INDEX_STAGE.kind,
+    version: APK_INDEX_STAGE.version,
     alwaysRun: true,
     files: [options.keysDir],
     params: { repository: options.repository, maxBytes: options.maxBytes ?? 256 << 20, maxUnpackedBytes },

@@ -45,6 +45,7 @@ import {
   type TrustedKeys,
 } from './trust.js';
 import { CEILING_KEY, dataMemberLimit, DEFAULT_MAX_UNPACKED_BYTES, HEAD_MAX_UNPACKED_BYTES } from './unpack-limits.js';
+import type { StageKind } from '../../kind.js';
 
 /** Why a package was refused; tests and callers switch on this. */
 export type ApkRejectReason =
@@ -673,6 +674,18 @@ export interface ApkFetchNodeOptions extends ApkExpectation {
   id?: string;
 }
 
+/** One package downloaded, its size, signature and control checksum checked. */
+export const APK_FETCH_STAGE: StageKind = { kind: 'apk-fetch', version: 1, summary: 'Alpine package downloads', tools: [] };
+
+/** One package verified and unpacked natively into a tree and its manifest. */
+export const APK_UNPACK_STAGE: StageKind = {
+  kind: 'apk-unpack',
+  // 2: packages are held to their declared installed size (a cached bomb must not survive).
+  version: 2,
+  summary: 'Alpine package unpacking',
+  tools: [],
+};
+
 /**
  * Downloads one package. Keyed on name, version, size and C: (from the lock) and the trusted
  * keys, not on the URL, so another mirror serving the same package costs no rebuild, and
@@ -684,8 +697,8 @@ export function apkFetchNode(options: ApkFetchNodeOptions): NodeSpec {
   const fileName = apkFileName(options.name, options.version);
   return {
     id: options.id ?? `apk-fetch:${options.name}@${options.version}`,
-    kind: 'apk-fetch',
-    version: 1,
+    kind: APK_FETCH_STAGE.kind,
+    version: APK_FETCH_STAGE.version,
     params: { name: options.name, version: options.version, size: options.size, checksum: options.checksum },
     files: [options.keysDir],
     unkeyed: { url: options.repositoryUrl },
@@ -734,9 +747,8 @@ export function apkUnpackNode(options: ApkUnpackNodeOptions): NodeSpec {
   const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
   return {
     id: options.id ?? `apk:${options.name}@${options.version}`,
-    kind: 'apk-unpack',
-    // 2: packages are held to their declared installed size (a cached bomb must not survive).
-    version: 2,
+    kind: APK_UNPACK_STAGE.kind,
+    version: APK_UNPACK_STAGE.version,
     deps: { download: options.fetchNode },
     files: [options.keysDir],
     params: { ...expected, maxUnpackedBytes },

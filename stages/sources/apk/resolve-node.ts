@@ -9,6 +9,7 @@ import type { NodeSpec } from '../../../graph/node.js';
 import { type ApkRepositoryRef, parseApkIndex } from './apkindex.js';
 import { lockFromResolution, serializeLock } from './lock.js';
 import { resolvePackages } from './resolve.js';
+import type { StageKind } from '../../kind.js';
 
 export interface ResolveNodeRepository {
   name: string;
@@ -33,6 +34,16 @@ export function apkResolveNodeId(variant: string): string {
   return `apk-resolve:${variant}`;
 }
 
+/** The variant's package list resolved against its indexes, as apk would: the lock. */
+export const APK_RESOLVE_STAGE: StageKind = {
+  kind: 'apk-resolve',
+  // 2: a sole unversioned provider is no longer picked unasked (apk >= 2.12.10): a cached
+  // resolve made under the old rule must not outlive it.
+  version: 2,
+  summary: 'Alpine package resolution',
+  tools: [],
+};
+
 export function apkResolveNode(input: ResolveNodeInput): NodeSpec {
   const depName = (r: ResolveNodeRepository): string => `index-${r.name}`;
   const repositories = input.repositories.map((r) => ({
@@ -43,10 +54,8 @@ export function apkResolveNode(input: ResolveNodeInput): NodeSpec {
   }));
   return {
     id: apkResolveNodeId(input.variant),
-    kind: 'apk-resolve',
-    // 2: a sole unversioned provider is no longer picked unasked (apk >= 2.12.10): a cached
-    // resolve made under the old rule must not outlive it.
-    version: 2,
+    kind: APK_RESOLVE_STAGE.kind,
+    version: APK_RESOLVE_STAGE.version,
     deps: Object.fromEntries(input.repositories.map((r) => [depName(r), r.indexNode])),
     params: { variant: input.variant, arch: input.arch, requested: input.requested, repositories },
     description: `resolve the ${input.requested.length} requested Alpine packages of ${input.variant}`,
