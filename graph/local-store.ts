@@ -12,6 +12,7 @@ import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { ActionResult, Store, WorkDir } from './store.js';
 import { digestTree } from './tree-digest.js';
+import { processAlive } from '../util/process.js';
 
 export class LocalStore implements Store {
   readonly acDir: string;
@@ -37,7 +38,7 @@ export class LocalStore implements Store {
     let removed = 0;
     for (const name of await readdir(this.tmpDir)) {
       const pid = Number(name.split('-')[0]);
-      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) continue;
       await rm(join(this.tmpDir, name), { recursive: true, force: true });
       removed++;
     }
@@ -120,11 +121,3 @@ export class LocalStore implements Store {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

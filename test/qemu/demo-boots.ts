@@ -15,6 +15,7 @@ import { cli, jsonEvents } from '../engine/helpers.js';
 import { ensureDemoMirror } from '../../fixtures/build-mirror.js';
 import { fixturesDir, projectRoot } from '../../fixtures/paths.js';
 import { demoProject } from '../../fixtures/demo-project.js';
+import { processAlive } from '../../util/process.js';
 
 export { SCENARIOS };
 
@@ -113,18 +114,10 @@ async function removeFinishedRuns(root: string): Promise<void> {
   const entries = await readdir(root).catch(() => [] as string[]);
   for (const entry of entries) {
     const pid = Number(/^run-(\d+)$/.exec(entry)?.[1]);
-    if (pid && !isAlive(pid)) await rm(join(root, entry), { recursive: true, force: true });
+    if (pid && !processAlive(pid)) await rm(join(root, entry), { recursive: true, force: true });
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** One holder at a time across processes: the lock file holds the holder's pid; a dead holder's lock is taken over. */
 async function withLock<T>(path: string, body: () => Promise<T>): Promise<T> {
@@ -137,7 +130,7 @@ async function withLock<T>(path: string, body: () => Promise<T>): Promise<T> {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = Number(await readFile(path, 'utf8').catch(() => ''));
-      if (holder && !isAlive(holder)) await rm(path, { force: true });
+      if (holder && !processAlive(holder)) await rm(path, { force: true });
       else await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

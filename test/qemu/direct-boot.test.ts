@@ -11,6 +11,7 @@ import { runBootTest, type BootTestResult } from '../../qemu/boot-test.js';
 import { locateFirmware, type FirmwareSet } from '../../qemu/firmware.js';
 import { directKernelScenario } from '../../qemu/scenarios.js';
 import { buildInitramfs, debianKernel, EXITING_INIT, qemuFixturesDir, SHELL_INIT } from './fixtures.js';
+import { processAlive } from '../../util/process.js';
 
 const APPEND = 'console=ttyS0,115200 panic=-1';
 
@@ -37,14 +38,6 @@ function qemuProcesses(): string[] {
   return out.split('\n').filter((line) => line.includes(work) && line.includes('qemu-system'));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function commandsOf(result: BootTestResult) {
   return Object.fromEntries(result.commands.map((c) => [c.command, c]));
@@ -121,7 +114,7 @@ describe('failing boots', () => {
     const saved = JSON.parse(await readFile(join(outDir, 'result.json'), 'utf8'));
     expect(saved).toMatchObject({ passed: false, scenario: 'direct-kernel' });
     expect(saved.failure).toMatch(/kernel panicked/);
-    expect(isAlive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(qemuProcesses()).toEqual([]);
   }, 120_000);
 
@@ -153,7 +146,7 @@ describe('failing boots', () => {
     expect(error.commandLine).toMatch(/^mkdir -p .*timeout-run && cp \/usr\/share\/OVMF\/OVMF_VARS_4M.fd .*efivars.fd && qemu-system-x86_64 /);
     expect((performance.now() - started) / 1000).toBeLessThan(10);
     expect(pid).toBeGreaterThan(0);
-    expect(isAlive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(qemuProcesses()).toEqual([]);
   }, 60_000);
 
@@ -174,7 +167,7 @@ describe('failing boots', () => {
     }).catch((e: unknown) => e)) as BootTestError;
     expect(error).toBeInstanceOf(BootTestError);
     expect(error.reason).toBe('aborted (Error: Ctrl-C)');
-    expect(isAlive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
     expect(qemuProcesses()).toEqual([]);
   }, 60_000);
 

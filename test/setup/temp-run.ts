@@ -4,24 +4,17 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../../util/process.js';
 
 const PREFIX = 'pipeline-tests-';
 const OWNER = 'owner.pid';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function removeAbandoned(base: string): Promise<void> {
   for (const name of await readdir(base).catch(() => [] as string[])) {
     if (!name.startsWith(PREFIX)) continue;
     const pid = Number(await readFile(join(base, name, OWNER), 'utf8').catch(() => '0'));
-    if (!pid || !alive(pid)) await rm(join(base, name), { recursive: true, force: true });
+    if (!pid || !processAlive(pid)) await rm(join(base, name), { recursive: true, force: true });
   }
 }
 
