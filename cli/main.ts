@@ -1,21 +1,12 @@
 // The `pipeline` command: finds the command, parses its options from its own table, runs it,
 // and turns errors into exit codes (2: usage or configuration, 1: build or test failure).
+// Start-up matters (it runs all day): --help, --version and usage errors load only the command
+// table; a command's implementation, and the engine behind it, is imported once it is to run.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../graph/errors.js';
-import { closest } from '../graph/validate.js';
 import { EXIT, UsageError, type CommandDef, type ParsedArgs } from './command.js';
-import { buildCommand } from './commands/build.js';
-import { cacheGcCommand, cacheStatsCommand, cacheVerifyCommand } from './commands/cache.js';
-import { doctorCommand } from './commands/doctor.js';
-import { explainCommand } from './commands/explain.js';
-import { graphCommand } from './commands/graph.js';
-import { keysInitCommand } from './commands/keys.js';
-import { lockCommand } from './commands/lock.js';
-import { testCommand } from './commands/test.js';
+import { COMMANDS } from './definitions.js';
 import { commandHelp, mainHelp } from './help.js';
-
-export const COMMANDS: CommandDef[] = [buildCommand, testCommand, lockCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, keysInitCommand, doctorCommand];
 
 function version(): string {
   try {
@@ -75,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
     const word = argv.find((a) => !a.startsWith('-')) ?? argv[0];
+    const { closest } = await import('../graph/validate.js');
     const near = closest(word, [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]))]);
     const group = COMMANDS.filter((c) => c.name.startsWith(word + ' ')).map((c) => c.name);
     process.stderr.write(
@@ -90,9 +82,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(commandHelp(found.cmd) + '\n');
       return EXIT.ok;
     }
-    return await found.cmd.run(args);
+    const command = await found.cmd.load();
+    return await command.run(args);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    // ConfigError comes from an implementation, which has loaded graph/errors.js already.
+    if (err instanceof UsageError || err instanceof (await import('../graph/errors.js')).ConfigError) {
       process.stderr.write(`pipeline ${found.cmd.name}: ${err.message}\n`);
       return EXIT.usage;
     }
