@@ -6,7 +6,6 @@ import { generateKeyPair } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { execa } from 'execa';
 import { certificateFingerprint } from './sign.js';
 
 export class KeySetError extends Error {
@@ -84,6 +83,8 @@ function efiToolsTimestamp(date: Date): string {
 }
 
 async function run(tool: string, args: string[], what: string): Promise<void> {
+  // Loaded when keys are made, not with the stages that import this module.
+  const { execa } = await import('execa');
   try {
     await execa(tool, args, { env: { LC_ALL: 'C', TZ: 'UTC' }, stdin: 'ignore' });
   } catch (err) {
