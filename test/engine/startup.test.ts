@@ -1,9 +1,10 @@
 // Start-up: `pipeline --help`, `--version` and usage errors load the command table and nothing
 // else; a command's implementation (and the compiler, engine and stages behind it) is imported
 // only when it runs. Checked on the real process: a module loader hook records every module the
-// command loads.
+// command loads, from tsc's output (dist/cli/) and from the bundle bin/pipeline.js runs
+// (dist/bundle/, whose meta.json says which modules each file holds).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -88,5 +89,41 @@ describe('what a command loads', () => {
     const loaded = await modulesLoaded(main, ['cache', 'stats', '--json']);
     expect(loaded).toContain('dist/cli/commands/cache.js');
     expect(loaded).not.toContain('dist/cli/commands/build.js');
+  });
+});
+
+describe('the bundle', () => {
+  const root = projectRoot();
+
+  it('is what bin/pipeline.js runs, and --help loads no file holding engine, compiler, stage or package code', async () => {
+    const meta = JSON.parse(await readFile(join(root, 'dist/bundle/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    for (const args of [['--help'], ['--version'], ['build', '--help'], ['build']]) {
+      const loaded = await modulesLoaded(join(root, 'bin', 'pipeline.js'), args);
+      expect(loaded, 'dist/bundle is missing or older than dist/: run npm run build').toContain('dist/bundle/main.js');
+      expect(loaded.filter((m) => m.startsWith('dist/') && !m.startsWith('dist/bundle/'))).toEqual([]);
+      const heavy = loaded.filter((m) => m.startsWith('dist/bundle/')).flatMap((m) => Object.keys(meta.outputs[m].inputs).filter((i) => HEAVY.test(i)));
+      expect([args.join(' '), heavy]).toEqual([args.join(' '), []]);
+    }
+  });
+
+  it('runs only while every file it was made from is unchanged; otherwise dist/cli/main.js runs', async () => {
+    // A stand-in installation: the real bin/pipeline.js over a bundle and a tsc output that say
+    // which one ran.
+    const dir = await mkdtemp(join(tmpdir(), 'pipeline-bin-'));
+    for (const d of ['bin', 'dist/bundle', 'dist/cli']) await mkdir(join(dir, d), { recursive: true });
+    await copyFile(join(root, 'bin', 'pipeline.js'), join(dir, 'bin', 'pipeline.js'));
+    await writeFile(join(dir, 'dist/bundle/main.js'), "console.log('bundle');\n");
+    await writeFile(join(dir, 'dist/cli/main.js'), "console.log('tsc output');\n");
+    const input = join(dir, 'dist/cli/main.js');
+    const stamp = async () => writeFile(join(dir, 'dist/bundle/inputs.json'), JSON.stringify({ inputs: { 'dist/cli/main.js': (await stat(input)).mtimeMs } }));
+    const ran = async () => (await exec(process.execPath, [join(dir, 'bin', 'pipeline.js')])).stdout.trim();
+
+    expect(await ran()).toBe('tsc output'); // no inputs.json: no bundle
+    await stamp();
+    expect(await ran()).toBe('bundle');
+    await utimes(input, new Date(), new Date(Date.now() + 5000)); // tsc wrote it again
+    expect(await ran()).toBe('tsc output');
+    await stamp();
+    expect(await ran()).toBe('bundle');
   });
 });
