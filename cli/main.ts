@@ -95,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-// Let pending output drain before exiting with the code.
-process.exitCode = code;
+// Not a top-level await: the bundle (scripts/bundle.ts) is CommonJS, which has none. Setting the
+// exit code rather than calling exit() lets pending output drain.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,54 +1,130 @@
 // Bundles the command for a fast start (`npm run build`, and so `npm ci` and `npm test`, run it
-// after tsc). Loading dist/cli/main.js means resolving, reading and linking some 300 modules (the
-// compiler, engine, stages and their packages) one by one, which took most of a no-op build's
-// time; esbuild joins them into dist/bundle/: main.js (the command table, enough for --help and
-// usage errors) and chunks each command's implementation pulls in, loaded by a dynamic import
-// when it runs. The input is tsc's output (what the tests check), not the TypeScript, so the
-// bundle is the same code. bin/pipeline.js runs the bundle only while inputs.json says it is
-// newer than every file it was made from, and dist/cli/main.js otherwise.
+// after tsc). Loading dist/cli/main.js means resolving, reading, compiling and linking some 140
+// ES modules one by one, most of a no-op build's time. This joins tsc's output (the code the
+// tests check, not the TypeScript again) into two CommonJS files in dist/bundle/:
+//
+//   main.cjs    cli/main.js and what it imports: the command table, help, parsing, the usage and
+//               configuration errors. All that --help, --version and usage errors load.
+//   engine.cjs  every command's implementation and everything behind them (compiler, engine,
+//               stages, packages). A command's `import('./commands/<name>.js')` becomes
+//               "load the engine" (bundle-engine-loader.cjs: with a V8 code cache) and take
+//               its <name> part.
+//
+// CommonJS, not ES modules, because Node's ES module loader costs about 15 ms to start however
+// little it loads, and because only a script (vm.Script) can use a V8 code cache on Node 20.
+// Every module is in one file only: the engine takes the modules main.cjs holds (UsageError,
+// ConfigError, the options) from main.cjs, so `instanceof` holds across the two.
+//
+// bin/pipeline.js runs main.cjs only while inputs.json says every file it was made from is
+// unchanged, and dist/cli/main.js otherwise. meta.json is esbuild's account of which modules each
+// file holds (test/engine/startup.test.ts reads it).
 import { readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { join } from 'node:path';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { projectRoot } from '../test/fixtures/paths.js';
 
 // Two levels below the root, like dist/cli/, so that paths relative to import.meta.url
 // (package.json, variants/variant.schema.json) hold.
-const BUNDLE_DIR = 'dist/bundle';
+const OUT = 'dist/bundle';
+const COMMANDS = 'dist/cli/commands';
+const LOADER = './scripts/bundle-engine-loader.cjs';
 
-async function bundle(root: string): Promise<{ files: string[]; inputs: number; ms: number }> {
+const common: BuildOptions = {
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  // import.meta.url is each file's own URL, as in dist/.
+  define: { 'import.meta.url': '__pipelineModuleUrl' },
+  banner: { js: "var __pipelineModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Not minified: stack traces keep their names; the linked maps lead back to dist/.
+  sourcemap: 'linked',
+  metafile: true,
+  logLevel: 'warning',
+};
+
+/** main.cjs's side: `./commands/<name>.js` is the <name> part of the engine. */
+const commandsFromEngine: Plugin = {
+  name: 'commands-from-engine',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/commands\/[a-z-]+\.js$/ }, (args) => ({ path: args.path.slice('./commands/'.length, -'.js'.length), namespace: 'engine-command' }));
+    b.onLoad({ filter: /.*/, namespace: 'engine-command' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(LOADER)}).loadEngine()[${JSON.stringify(args.path)}];`,
+      resolveDir: projectRoot(),
+      loader: 'js',
+    }));
+  },
+};
+
+/** engine.cjs's side: a module main.cjs holds is taken from main.cjs (exported there as `shared[path]`). */
+function sharedFromMain(root: string, shared: Map<string, string>): Plugin {
+  return {
+    name: 'shared-from-main',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, async (args) => {
+        if (args.namespace === 'from-main') return { path: args.path, external: true };
+        if (args.pluginData === 'inner') return undefined;
+        const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'inner' });
+        const rel = r.path.startsWith(root + '/') ? r.path.slice(root.length + 1) : undefined;
+        return rel && shared.has(rel) ? { path: rel, namespace: 'from-main' } : r;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'from-main' }, (args) => ({
+        contents: `module.exports = require('./main.cjs').${shared.get(args.path)};`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+async function bundle(root: string): Promise<{ files: string[]; modules: number; ms: number }> {
   const started = performance.now();
-  const outdir = join(root, BUNDLE_DIR);
-  await rm(outdir, { recursive: true, force: true });
-  const result = await build({
+  await rm(join(root, OUT), { recursive: true, force: true });
+
+  // Which modules main.cjs holds: cli/main.js's graph, with the commands left to the engine.
+  const probe = await build({ ...common, absWorkingDir: root, entryPoints: ['dist/cli/main.js'], outfile: `${OUT}/main.cjs`, write: false, plugins: [commandsFromEngine] });
+  const sharedPaths = Object.keys(probe.metafile!.inputs).filter((p) => p.startsWith('dist/') && p !== 'dist/cli/main.js');
+  const shared = new Map(sharedPaths.map((p, i) => [p, `shared${i}`]));
+
+  // main.cjs: cli/main.js, exporting the modules it holds for the engine.
+  const mainEntry = [...[...shared].map(([p, name]) => `export * as ${name} from './${p}';`), "import './dist/cli/main.js';"].join('\n');
+  const main = await build({
+    ...common,
     absWorkingDir: root,
-    entryPoints: { main: 'dist/cli/main.js' },
-    outdir: BUNDLE_DIR,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    chunkNames: 'chunk-[hash]',
-    // Packages written as CommonJS (yaml, cross-spawn) call require(): give ESM output one.
-    banner: { js: "import { createRequire as __pipelineCreateRequire } from 'node:module'; const require = __pipelineCreateRequire(import.meta.url);" },
-    // Not minified: stack traces keep their names, and `node --enable-source-maps` maps them back
-    // to the TypeScript through tsc's maps.
-    sourcemap: 'linked',
-    metafile: true,
-    logLevel: 'warning',
+    stdin: { contents: mainEntry, resolveDir: root, sourcefile: 'bundle-main-entry.js' },
+    outfile: `${OUT}/main.cjs`,
+    plugins: [commandsFromEngine],
   });
-  // The files of dist/ it was made from, with their modification times: tsc rewrites them, so a
-  // changed time means the bundle is stale. (Packages change only through npm ci or npm install,
-  // which run the prepare script, and checking them too would double the cost of the check.)
+
+  // engine.cjs: every command module, each under its file's name.
+  const commands = (await readdir(join(root, COMMANDS))).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3));
+  const engineEntry = commands.map((c) => `export * as ${JSON.stringify(c)} from './${COMMANDS}/${c}.js';`).join('\n');
+  const engine = await build({
+    ...common,
+    absWorkingDir: root,
+    stdin: { contents: engineEntry, resolveDir: root, sourcefile: 'bundle-engine-entry.js' },
+    outfile: `${OUT}/engine.cjs`,
+    plugins: [sharedFromMain(root, shared)],
+  });
+
+  const meta: Metafile = { inputs: { ...main.metafile!.inputs, ...engine.metafile!.inputs }, outputs: { ...main.metafile!.outputs, ...engine.metafile!.outputs } };
+  const inputsOf = (m: Metafile, file: string) => Object.keys(m.outputs[file].inputs).filter((p) => p.startsWith('dist/'));
+  const twice = inputsOf(engine.metafile!, `${OUT}/engine.cjs`).filter((p) => inputsOf(main.metafile!, `${OUT}/main.cjs`).includes(p));
+  if (twice.length) throw new Error(`modules in both main.cjs and engine.cjs (two instances of each): ${twice.join(', ')}`);
+  // The engine runs as a vm.Script, where import() has no loader: everything must be bundled.
+  const dynamic = meta.outputs[`${OUT}/engine.cjs`].imports.filter((i) => i.kind === 'dynamic-import');
+  if (dynamic.length) throw new Error(`engine.cjs would import() at run time: ${dynamic.map((i) => i.path).join(', ')}`);
+
+  // The files it was made from (not packages: those change only through npm ci or npm install,
+  // which run the prepare script), with their modification times: tsc rewrites what it compiles,
+  // so a changed time means the bundle is stale.
   const inputs: Record<string, number> = {};
-  for (const path of Object.keys(result.metafile.inputs).sort()) {
-    if (path.startsWith('dist/')) inputs[path] = (await stat(join(root, path))).mtimeMs;
+  for (const path of Object.keys(meta.inputs).sort()) {
+    if (path.startsWith('dist/') || path.startsWith('scripts/')) inputs[path] = (await stat(join(root, path))).mtimeMs;
   }
-  await writeFile(join(outdir, 'inputs.json'), JSON.stringify({ inputs }) + '\n');
-  await writeFile(join(outdir, 'meta.json'), JSON.stringify(result.metafile) + '\n');
-  const files = (await readdir(outdir)).filter((f) => f.endsWith('.js')).map((f) => relative(root, join(outdir, f)));
-  return { files, inputs: Object.keys(result.metafile.inputs).length, ms: performance.now() - started };
+  await writeFile(join(root, OUT, 'inputs.json'), JSON.stringify({ inputs }) + '\n');
+  await writeFile(join(root, OUT, 'meta.json'), JSON.stringify(meta) + '\n');
+  return { files: [`${OUT}/main.cjs`, `${OUT}/engine.cjs`], modules: Object.keys(meta.inputs).length, ms: performance.now() - started };
 }
 
 const r = await bundle(projectRoot());
-console.log(`bundled ${r.inputs} modules into ${r.files.length} files in ${BUNDLE_DIR}/ (${Math.round(r.ms)} ms)`);
+console.log(`bundled ${r.modules} modules into ${r.files.join(' and ')} (${Math.round(r.ms)} ms)`);
