@@ -22,6 +22,9 @@ let engine;
 function loadEngine() {
   if (engine) return engine;
   const file = join(__dirname, 'engine.cjs');
+  // Node maps stack traces only for modules its own loader compiled: under --enable-source-maps
+  // (debugging), a plain require, without the cache.
+  if (process.sourceMapsEnabled) return (engine = require(file));
   const cacheFile = file + '.v8cache';
   let cachedData;
   try {

@@ -37,7 +37,12 @@ const common: BuildOptions = {
   // import.meta.url is each file's own URL, as in dist/.
   define: { 'import.meta.url': '__pipelineModuleUrl' },
   banner: { js: "var __pipelineModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-  // Not minified: stack traces keep their names; the linked maps lead back to dist/.
+  // Whitespace and syntax only, which saves a tenth of a no-op build (less to read and to
+  // deserialize); names are kept, so stack traces still name the functions, and with
+  // `node --enable-source-maps` (see the loader) they point into the TypeScript: the linked maps
+  // chain through tsc's.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
