@@ -31,7 +31,8 @@ function loadEngine() {
     cachedData = readFileSync(cacheFile);
   } catch {}
   // The wrapper Node's own CommonJS loader puts around a module.
-  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'utf8')}\n});`;
+  // engine.cjs is ASCII (bundle.ts checks), so latin1 reads it without UTF-8 decoding.
+  const wrapper = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(file, 'latin1')}\n});`;
   const script = new Script(wrapper, { filename: file, cachedData });
   // A module like any other: required by its path, it is this same instance.
   const mod = new Module(file);

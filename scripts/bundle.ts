@@ -18,7 +18,7 @@
 // bin/pipeline.js runs main.cjs only while inputs.json says every file it was made from is
 // unchanged, and dist/cli/main.js otherwise. meta.json is esbuild's account of which modules each
 // file holds (test/engine/startup.test.ts reads it).
-import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { projectRoot } from '../test/fixtures/paths.js';
@@ -46,6 +46,7 @@ const common: BuildOptions = {
   sourcemap: 'linked',
   metafile: true,
   logLevel: 'warning',
+  charset: 'ascii',
 };
 
 /** main.cjs's side: `./commands/<name>.js` is the <name> part of the engine. */
@@ -116,6 +117,8 @@ async function bundle(root: string): Promise<{ files: string[]; modules: number;
   const twice = inputsOf(engine.metafile!, `${OUT}/engine.cjs`).filter((p) => inputsOf(main.metafile!, `${OUT}/main.cjs`).includes(p));
   if (twice.length) throw new Error(`modules in both main.cjs and engine.cjs (two instances of each): ${twice.join(', ')}`);
   // The engine runs as a vm.Script, where import() has no loader: everything must be bundled.
+  // The loader reads it as latin1, which is only right for ASCII (esbuild escapes the rest).
+  if ((await readFile(join(root, OUT, 'engine.cjs'))).some((byte) => byte > 0x7f)) throw new Error('engine.cjs is not ASCII');
   const dynamic = meta.outputs[`${OUT}/engine.cjs`].imports.filter((i) => i.kind === 'dynamic-import');
   if (dynamic.length) throw new Error(`engine.cjs would import() at run time: ${dynamic.map((i) => i.path).join(', ')}`);
 
