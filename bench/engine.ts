@@ -1,6 +1,8 @@
 // Engine benchmark: a synthetic graph of 2,000 nodes, cold build, no-op rebuild and
 // one-leaf-changed rebuild (medians), the engine's overhead per cached node, and peak memory,
-// including a run that stores a 1 GiB output (hashing and publishing must stream).
+// including a run that stores a 1 GiB output (hashing and publishing must stream); and the
+// start-up of the command itself as a whole process (--help, --version, a no-op demo build:
+// engine-startup.ts).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { LEAVES, NODES } from './engine-worker.js';
+import { benchStartup } from './engine-startup.js';
 import { median, round, writeResult } from './stats.js';
 
 const run = promisify(execFile);
@@ -51,6 +54,8 @@ export async function benchEngine(repeats = 5): Promise<object> {
   const big = await measure(bigProject, 'big', '1024');
   await rm(bigProject, { recursive: true, force: true });
 
+  const startup = await benchStartup();
+
   const noopMs = median(noop.map((r) => r.ms));
   const result = {
     nodes: NODES,
@@ -64,6 +69,7 @@ export async function benchEngine(repeats = 5): Promise<object> {
     peakRssMiB: { cold: round(Math.max(...cold.map((r) => r.maxRssMiB))), noop: round(Math.max(...noop.map((r) => r.maxRssMiB))), oneGiBOutput: round(big.maxRssMiB) },
     oneGiBOutputMs: round(big.ms),
     targets: { noopMs: '< 1000', overheadPerCachedNodeMs: '< 1' },
+    startup,
   };
   const path = await writeResult('engine', result);
   console.log(JSON.stringify(result, null, 2));

@@ -1,5 +1,6 @@
 // How a command is declared: its options and arguments are data, so `--help` is generated from
-// the same table the parser uses and cannot drift from what the command accepts.
+// the same table the parser uses and cannot drift from what the command accepts. The table
+// (definitions.ts) is separate from the implementations (commands/*.ts), which load lazily.
 
 export interface OptionDef {
   name: string;
@@ -21,6 +22,10 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/**
+ * A command as data: what parsing and `--help` need. It names its implementation but does not
+ * load it, so listing or parsing commands loads no engine, compiler or stage code.
+ */
 export interface CommandDef {
   /** `build`, or `cache gc` for a subcommand. */
   name: string;
@@ -29,6 +34,12 @@ export interface CommandDef {
   details?: string;
   args: ArgumentDef[];
   options: OptionDef[];
+  /** Imports the implementation (cli/commands/<file>.ts): only once the command is to run. */
+  load(): Promise<Command>;
+}
+
+/** A command's implementation: runs with the arguments its definition parsed. */
+export interface Command {
   run(args: ParsedArgs): Promise<number>;
 }
 

@@ -35,6 +35,7 @@ export function mainHelp(commands: CommandDef[], version: string): string {
     '',
     'Exit codes: 0 success, 1 build or test failure, 2 usage or configuration error, 130 interrupted.',
     'Environment: PIPELINE_CACHE (cache directory), PIPELINE_CONFIG (build settings file),',
-    '  PIPELINE_SECUREBOOT_KEY (db private key for signing), PIPELINE_QEMU_ACCEL (kvm, tcg or auto).',
+    '  PIPELINE_SECUREBOOT_KEY (db private key for signing), PIPELINE_QEMU_ACCEL (kvm, tcg or auto),',
+    '  PIPELINE_BOOT_TIME_SCALE (a factor on every boot-test budget, for a machine slower per core).',
   ].join('\n');
 }

@@ -1,21 +1,13 @@
 // The `pipeline` command: finds the command, parses its options from its own table, runs it,
 // and turns errors into exit codes (2: usage or configuration, 1: build or test failure).
+// Start-up matters (it runs all day): --help, --version and usage errors load only the command
+// table; a command's implementation, and the engine behind it, is imported once it is to run.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../graph/errors.js';
 import { closest } from '../util/did-you-mean.js';
 import { EXIT, UsageError, type CommandDef, type ParsedArgs } from './command.js';
-import { buildCommand } from './commands/build.js';
-import { cacheGcCommand, cacheStatsCommand, cacheVerifyCommand } from './commands/cache.js';
-import { doctorCommand } from './commands/doctor.js';
-import { explainCommand } from './commands/explain.js';
-import { graphCommand } from './commands/graph.js';
-import { keysInitCommand } from './commands/keys.js';
-import { lockCommand } from './commands/lock.js';
-import { testCommand } from './commands/test.js';
+import { COMMANDS } from './definitions.js';
 import { commandHelp, mainHelp } from './help.js';
-
-export const COMMANDS: CommandDef[] = [buildCommand, testCommand, lockCommand, graphCommand, explainCommand, cacheStatsCommand, cacheGcCommand, cacheVerifyCommand, keysInitCommand, doctorCommand];
 
 function version(): string {
   try {
@@ -52,10 +44,10 @@ function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
   const required = cmd.args.filter((a) => !a.optional).length;
   if (parsed.positionals.length < required) {
     const missing = cmd.args[parsed.positionals.length];
-    throw new UsageError(`pipeline ${cmd.name}: missing <${missing.name}> (${missing.description})`);
+    throw new UsageError(`missing <${missing.name}> (${missing.description})`);
   }
   if (parsed.positionals.length > cmd.args.length) {
-    throw new UsageError(`pipeline ${cmd.name}: unexpected argument '${parsed.positionals[cmd.args.length]}'`);
+    throw new UsageError(`unexpected argument '${parsed.positionals[cmd.args.length]}'`);
   }
   return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };
 }
@@ -115,9 +107,11 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(commandHelp(found.cmd) + '\n');
       return EXIT.ok;
     }
-    return await found.cmd.run(args);
+    const command = await found.cmd.load();
+    return await command.run(args);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
+    // ConfigError comes from an implementation, which has loaded graph/errors.js already.
+    if (err instanceof UsageError || err instanceof (await import('../graph/errors.js')).ConfigError) {
       process.stderr.write(`pipeline ${found.cmd.name}: ${err.message}\n`);
       return EXIT.usage;
     }
@@ -126,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv.slice(2));
-// Let pending output drain before exiting with the code.
-process.exitCode = code;
+// Not a top-level await: the bundle (scripts/bundle.ts) is CommonJS, which has none. Setting the
+// exit code rather than calling exit() lets pending output drain.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

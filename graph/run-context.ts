@@ -2,7 +2,6 @@
 // runs declared tools in a clean environment, logs the command and its output, and kills the
 // whole process group when the build is interrupted.
 import { dirname, isAbsolute, normalize } from 'node:path';
-import { execa } from 'execa';
 import { CommandError } from './errors.js';
 import { shellQuote } from '../util/shell-quote.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
@@ -106,6 +105,8 @@ async function runTool(
   const command = shellQuote([name, ...args]);
   log.line(`$ ${command}`);
   if (signal.aborted) throw new CommandError(log.redact(command), undefined, 'SIGTERM');
+  // execa (a hundred modules) loads with the first process a build starts: a no-op build starts none.
+  const { execa } = await import('execa');
   const input = options.input;
   const child = execa(path, args, {
     argv0: name,

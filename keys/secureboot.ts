@@ -6,7 +6,6 @@ import { generateKeyPair } from 'node:crypto';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { execa } from 'execa';
 import type { HostTool } from '../stages/kind.js';
 import { certificateFingerprint } from '../stages/sign.js';
 
@@ -92,6 +91,8 @@ function efiToolsTimestamp(date: Date): string {
 }
 
 async function run(tool: string, args: string[], what: string): Promise<void> {
+  // Loaded when keys are made, not with the stages that import this module.
+  const { execa } = await import('execa');
   try {
     await execa(tool, args, { env: { LC_ALL: 'C', TZ: 'UTC' }, stdin: 'ignore' });
   } catch (err) {

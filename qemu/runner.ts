@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable, Writable } from 'node:stream';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise, execa as Execa } from 'execa';
 import { detectAccelerator, type Accelerator } from './accel.js';
 import { writableVarsCopy } from './firmware.js';
 import { buildQemuArgs, type QemuConfig } from './qemu-config.js';
@@ -66,6 +66,7 @@ export class QemuInstance {
     /** This run's writable OVMF variable store (OVMF only). */
     readonly varsPath: string | undefined,
     options: QemuLaunchOptions,
+    execa: typeof Execa,
   ) {
     this.args = args;
     this.commandLine = shellQuote([binary, ...args]);
@@ -143,5 +144,7 @@ export async function startQemu(config: QemuConfig, options: QemuLaunchOptions):
       ? await writableVarsCopy(config.firmware.varsTemplate, join(options.runDir, 'efivars.fd'))
       : undefined;
   const args = buildQemuArgs(config, { accel, varsPath });
-  return new QemuInstance(options.binary ?? QEMU_BINARY, args, accel, varsPath, options);
+  // execa loads with the first boot, not with the graph that merely declares the boot tests.
+  const { execa } = await import('execa');
+  return new QemuInstance(options.binary ?? QEMU_BINARY, args, accel, varsPath, options, execa);
 }

@@ -1,11 +1,11 @@
-// `pipeline cache stats | gc | verify`.
+// `pipeline cache stats | gc | verify`. Their arguments, options and help are in ../definitions.ts.
 import { join } from 'node:path';
 import { cacheStats, collectGarbage, parseSize, verifyStore } from '../../graph/cache-maintenance.js';
 import { initHashing } from '../../graph/hash.js';
 import { LocalStore } from '../../graph/local-store.js';
 import { findProjectRoot } from '../../compile/variant.js';
-import { EXIT, UsageError, type CommandDef, type ParsedArgs } from '../command.js';
-import { cacheDirFrom, cacheDirOption, jsonOption } from '../common-options.js';
+import { EXIT, UsageError, type Command, type ParsedArgs } from '../command.js';
+import { cacheDirFrom } from '../common-options.js';
 import { bytes } from '../reporters/format.js';
 
 async function openStore(args: ParsedArgs): Promise<LocalStore> {
@@ -19,11 +19,7 @@ async function openStore(args: ParsedArgs): Promise<LocalStore> {
 const print = (args: ParsedArgs, value: unknown, text: string) =>
   process.stdout.write((args.values.json ? JSON.stringify(value) : text) + '\n');
 
-export const cacheStatsCommand: CommandDef = {
-  name: 'cache stats',
-  summary: 'show what the cache holds: entries, stored outputs, bytes, per node kind',
-  args: [],
-  options: [jsonOption, cacheDirOption],
+export const cacheStatsCommand: Command = {
   async run(args) {
     const store = await openStore(args);
     const s = await cacheStats(store);
@@ -39,15 +35,7 @@ export const cacheStatsCommand: CommandDef = {
   },
 };
 
-export const cacheGcCommand: CommandDef = {
-  name: 'cache gc',
-  summary: 'shrink the cache to a size, removing the least recently used outputs first',
-  args: [],
-  options: [
-    { name: 'max-size', type: 'string', value: 'SIZE', description: 'the size to shrink to, e.g. 10G, 500M (required)' },
-    jsonOption,
-    cacheDirOption,
-  ],
+export const cacheGcCommand: Command = {
   async run(args) {
     const given = args.values['max-size'] as string | undefined;
     if (!given) throw new UsageError('cache gc needs --max-size SIZE (e.g. --max-size 10G)');
@@ -64,12 +52,7 @@ export const cacheGcCommand: CommandDef = {
   },
 };
 
-export const cacheVerifyCommand: CommandDef = {
-  name: 'cache verify',
-  summary: 're-hash every stored output and drop the corrupt ones (the next build rebuilds them)',
-  details: 'Exits 1 when corrupt outputs were found (and dropped), 0 when all were intact.',
-  args: [],
-  options: [jsonOption, cacheDirOption],
+export const cacheVerifyCommand: Command = {
   async run(args) {
     const store = await openStore(args);
     const r = await verifyStore(store);

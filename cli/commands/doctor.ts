@@ -1,13 +1,13 @@
 // `pipeline doctor`: which host tools and firmware files the stages need, which are here (with
-// their versions), and the Debian package that provides each missing one.
+// their versions), and the Debian package that provides each missing one. Its options and help are
+// in ../definitions.ts.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { FileDigester, ToolResolver } from '../../graph/file-digests.js';
 import { KEYS_INIT_TOOLS } from '../../keys/secureboot.js';
 import { stageHostFiles, stageTools, type ToolUse } from '../../stages/index.js';
-import { EXIT, type CommandDef } from '../command.js';
-import { jsonOption } from '../common-options.js';
+import { EXIT, type Command } from '../command.js';
 
 const run = promisify(execFile);
 
@@ -54,12 +54,7 @@ async function packageVersion(debianPackage: string): Promise<string> {
   }
 }
 
-export const doctorCommand: CommandDef = {
-  name: 'doctor',
-  summary: 'list the host tools and firmware the stages need, their versions, and the Debian package for each missing one',
-  details: 'Exits 0 when everything a build needs is present, 1 when something is missing.',
-  args: [],
-  options: [jsonOption],
+export const doctorCommand: Command = {
   async run(args) {
     const resolver = new ToolResolver(new FileDigester());
     const tools = await Promise.all(

@@ -1,21 +1,11 @@
 // `pipeline graph <target>`: the DAG, without running anything, each node marked cached, stale
-// or never built.
+// or never built. Its arguments, options and help are in ../definitions.ts.
 import { planGraph } from '../../graph/plan.js';
 import { GRAPH_FORMATS, renderPlan, type GraphFormat } from '../../graph/render.js';
-import { EXIT, UsageError, type CommandDef } from '../command.js';
-import { cacheDirOption } from '../common-options.js';
-import { sourceOptions } from './build.js';
+import { EXIT, UsageError, type Command } from '../command.js';
 import { openTarget } from '../target.js';
 
-export const graphCommand: CommandDef = {
-  name: 'graph',
-  summary: 'show the build graph of a variant without running it, with each node cached, stale or never built',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
-  options: [
-    { name: 'format', type: 'string', value: 'FORMAT', description: `output format: ${GRAPH_FORMATS.join(', ')} (default: text)` },
-    cacheDirOption,
-    ...sourceOptions.filter((o) => o.name !== 'update-lock'),
-  ],
+export const graphCommand: Command = {
   async run(args) {
     const format = (args.values.format as string | undefined) ?? 'text';
     if (!GRAPH_FORMATS.includes(format as GraphFormat)) throw new UsageError(`--format must be one of ${GRAPH_FORMATS.join(', ')}, got '${format}'`);

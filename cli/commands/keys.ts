@@ -1,19 +1,11 @@
 // `pipeline keys init <dir>`: a test Secure Boot key set (PK, KEK, db) with the signature lists
-// and signed .auth files enrollment needs, for users without their own keys.
+// and signed .auth files enrollment needs, for users without their own keys. Its arguments,
+// options and help are in ../definitions.ts.
 import { relative } from 'node:path';
 import { KeySetError, initSecureBootKeys } from '../../keys/secureboot.js';
-import { EXIT, UsageError, type CommandDef } from '../command.js';
-import { jsonOption } from '../common-options.js';
+import { EXIT, UsageError, type Command } from '../command.js';
 
-export const keysInitCommand: CommandDef = {
-  name: 'keys init',
-  summary: 'make a test Secure Boot key set (PK, KEK, db: keys, certificates, .esl and .auth files) in a directory',
-  details:
-    'The db key signs UKIs and systemd-boot (point a variant\'s signing section at db.crt and db.key, or set\n' +
-    'PIPELINE_SECUREBOOT_KEY to db.key). The .auth files go to loader/keys/auto/ on an ESP, where systemd-boot\n' +
-    'enrolls them (secure-boot-enroll). Private keys are written mode 0600. These are test keys: keep real keys offline.',
-  args: [{ name: 'dir', description: 'directory to create the key set in' }],
-  options: [{ name: 'force', type: 'boolean', description: 'replace an existing key set (its private keys are lost)' }, jsonOption],
+export const keysInitCommand: Command = {
   async run(args) {
     const dir = args.positionals[0];
     let set;

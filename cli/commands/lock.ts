@@ -1,16 +1,9 @@
 // `pipeline lock <target>`: download the indexes, resolve the package list, write the lock.
-import { EXIT, type CommandDef } from '../command.js';
+// Its arguments, options and help are in ../definitions.ts.
+import { EXIT, type Command } from '../command.js';
 import { runTarget } from '../run.js';
-import { runOptions, sourceOptions } from './build.js';
 
-export const lockCommand: CommandDef = {
-  name: 'lock',
-  summary: "resolve a variant's packages against its repositories and write variants/<name>.lock.yaml",
-  details:
-    'Always downloads the indexes anew (verifying their signatures). Builds then use the lock and download no\n' +
-    'index; fetch nodes are keyed on each package\'s identity and checksum, so variants share them.',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
-  options: [...runOptions, ...sourceOptions.filter((o) => o.name !== 'update-lock')],
+export const lockCommand: Command = {
   async run(args) {
     const outcome = await runTarget({ args, compile: {}, targets: () => [], relock: true, lockOnly: true, publish: false });
     if (outcome.exitCode === EXIT.ok && !outcome.compiled.alpine) {

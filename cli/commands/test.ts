@@ -1,30 +1,16 @@
 // `pipeline test <target>`: build what is missing, then boot the ISO in every scenario. Results
 // are cached like any output: an unchanged ISO (same QEMU, same firmware, same scenario) is not
-// booted again unless --no-cache says so.
+// booted again unless --no-cache says so. Its arguments, options and help are in ../definitions.ts.
 import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { SCENARIOS } from '../../compile/tests.js';
 import type { Scenario } from '../../compile/variant.js';
 import { RESULT_JSON, type BootTestResult } from '../../qemu/boot-test.js';
-import { EXIT, UsageError, type CommandDef } from '../command.js';
+import { EXIT, UsageError, type Command } from '../command.js';
 import { duration } from '../reporters/format.js';
 import { runTarget } from '../run.js';
-import { runOptions, sourceOptions } from './build.js';
 
-export const testCommand: CommandDef = {
-  name: 'test',
-  summary: 'build a variant, then boot its ISO in QEMU in every scenario (uefi, bios, uefi-disk, bios-disk, secure-boot, slot-b)',
-  details:
-    'Each scenario is a node keyed on the ISO, QEMU\'s binary, the firmware files and the scenario itself, so an\n' +
-    'unchanged ISO is not booted again. Exits 1 when a scenario fails; the failure shows the last serial lines,\n' +
-    'the log, and the QEMU command line to reproduce it.',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
-  options: [
-    ...runOptions,
-    { name: 'scenario', type: 'string', value: 'NAME', multiple: true, description: `run only this scenario: ${SCENARIOS.join(', ')}` },
-    { name: 'no-cache', type: 'boolean', description: 'boot again even when a cached result exists for this ISO' },
-    ...sourceOptions,
-  ],
+export const testCommand: Command = {
   async run(args) {
     const chosen = args.values.scenario as string[] | undefined;
     for (const s of chosen ?? []) {

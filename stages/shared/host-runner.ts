@@ -3,7 +3,6 @@
 // without an engine (tools found on PATH, output to a callback).
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import type { ExecOptions, ExecResult } from '../../graph/node.js';
 
 export interface Runner {
@@ -71,6 +70,8 @@ export function hostRunner(options: HostRunnerOptions = {}): Runner {
     async exec(name: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
       const input = opts.input;
       const isFile = typeof input === 'object' && input !== null && 'file' in input;
+      // Loaded with the first process, not with the stages (a no-op build starts none).
+      const { execa } = await import('execa');
       const child = execa(tool(name), args, {
         cwd: opts.cwd,
         env: { ...env, ...(opts.env ?? {}) },

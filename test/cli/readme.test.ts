@@ -20,7 +20,7 @@ describe('README', () => {
         expect(readme, `README lacks --${flag} (of ${name})`).toContain(`--${flag}`);
       }
     }
-    for (const variable of ['PIPELINE_CACHE', 'PIPELINE_CONFIG', 'PIPELINE_SECUREBOOT_KEY', 'PIPELINE_QEMU_ACCEL']) {
+    for (const variable of ['PIPELINE_CACHE', 'PIPELINE_CONFIG', 'PIPELINE_SECUREBOOT_KEY', 'PIPELINE_QEMU_ACCEL', 'PIPELINE_BOOT_TIME_SCALE']) {
       expect(main.stdout).toContain(variable);
       expect(readme).toContain(variable);
     }

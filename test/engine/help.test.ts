@@ -1,5 +1,8 @@
 // `--help` tells the truth: every flag it lists is accepted, and `doctor` names missing packages.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../../fixtures/paths.js';
 import { cli, tempProject } from './helpers.js';
 
 async function commandNames(root: string): Promise<string[]> {
@@ -25,6 +28,28 @@ describe('help', () => {
         expect([name, flag, r.code, r.stderr]).toEqual([name, flag, 0, '']);
       }
     }
+  });
+
+  it('help, version and usage errors say exactly what they said before (golden file)', async () => {
+    // Help is generated from the command table while implementations load lazily: this pins the
+    // text, so moving definitions around cannot change a word. Update on purpose with
+    // `npx vitest run test/engine/help.test.ts -u` and review the diff.
+    const root = await tempProject();
+    const names = await commandNames(root);
+    const cases = [
+      ['--help'], ['-h'], ['help'], ['help', 'cache', 'gc'], ['--version'], [],
+      ...names.map((n) => [...n.split(' '), '--help']),
+      ['nope'], ['buidl'], ['cache'], ['build'], ['build', '--bogus', 'x'], ['graph', 'a', 'b'], ['explain', '--json'],
+    ];
+    const version = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version as string;
+    const record: string[] = [];
+    for (const args of cases) {
+      const r = await cli(args, root);
+      // Machine-dependent bits: the core count in --jobs, the version.
+      const norm = (s: string) => s.replace(/here \d+\)/g, 'here <cores>)').replaceAll(version, '<version>');
+      record.push(`$ pipeline ${args.join(' ')}\n[exit ${r.code}]\n--- stdout\n${norm(r.stdout)}--- stderr\n${norm(r.stderr)}`);
+    }
+    await expect(record.join('\n')).toMatchFileSnapshot('./__snapshots__/help.golden.txt');
   });
 
   it('no arguments prints the overview and exits 2', async () => {

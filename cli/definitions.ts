@@ -1,0 +1,162 @@
+// The command table: every command's name, arguments, options and help text, and where its
+// implementation is. `--help`, `--version`, parsing and usage errors need only this module (and
+// command.ts, common-options.ts, help.ts); a command's implementation, and the compiler, engine
+// and stages behind it, is imported when the command runs. Keep this module free of imports
+// from graph/, compile/, stages/, qemu/, formats/ and packages: test/engine/startup.test.ts
+// checks that `--help` loads none of them.
+import type { CommandDef, OptionDef } from './command.js';
+import { cacheDirOption, jobsOption, jsonOption } from './common-options.js';
+
+/** `pipeline test --scenario` values: compile/tests.ts SCENARIOS (a test keeps the two equal). */
+export const SCENARIO_NAMES = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b'];
+
+/** `pipeline graph --format` values: graph/render.ts GRAPH_FORMATS (a test keeps the two equal). */
+export const GRAPH_FORMAT_NAMES = ['text', 'dot', 'json', 'mermaid'];
+
+export const sourceOptions: OptionDef[] = [
+  { name: 'mirror', type: 'string', value: 'NAME=URL', multiple: true, description: "where mirror NAME is (a URL, file URL or path), over pipeline.config.yaml and the variant's default" },
+  { name: 'config', type: 'string', value: 'FILE', description: 'build settings file (default: $PIPELINE_CONFIG, else pipeline.config.yaml in the project root)' },
+  { name: 'update-lock', type: 'boolean', description: 'resolve the packages anew and rewrite variants/<name>.lock.yaml before building' },
+];
+
+export const runOptions: OptionDef[] = [
+  jobsOption,
+  { name: 'keep-going', type: 'boolean', description: 'after a failure, let independent nodes finish' },
+  jsonOption,
+  { name: 'trace', type: 'string', value: 'FILE', description: 'write a Chrome trace-event JSON profile (open it in Perfetto)' },
+  cacheDirOption,
+];
+
+export const buildDefinition: CommandDef = {
+  name: 'build',
+  summary: 'build a variant: run every node that is not cached, then copy the artifacts to out/<variant>/',
+  details:
+    'Without a lock (variants/<name>.lock.yaml), the package indexes are downloaded and resolved first and the lock\n' +
+    'is written; with one, no index is downloaded. A lock that no longer matches the package list is an error\n' +
+    '(run `pipeline lock <target>` or pass --update-lock).',
+  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  options: [
+    ...runOptions,
+    { name: 'no-cache', type: 'boolean', description: 'rerun every node even when the cache has it (results are still stored)' },
+    ...sourceOptions,
+  ],
+  load: async () => (await import('./commands/build.js')).buildCommand,
+};
+
+export const testDefinition: CommandDef = {
+  name: 'test',
+  summary: 'build a variant, then boot its ISO in QEMU in every scenario (uefi, bios, uefi-disk, bios-disk, secure-boot, slot-b)',
+  details:
+    'Each scenario is a node keyed on the ISO, QEMU\'s binary, the firmware files and the scenario itself, so an\n' +
+    'unchanged ISO is not booted again. Exits 1 when a scenario fails; the failure shows the last serial lines,\n' +
+    'the log, and the QEMU command line to reproduce it.',
+  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  options: [
+    ...runOptions,
+    { name: 'scenario', type: 'string', value: 'NAME', multiple: true, description: `run only this scenario: ${SCENARIO_NAMES.join(', ')}` },
+    { name: 'no-cache', type: 'boolean', description: 'boot again even when a cached result exists for this ISO' },
+    ...sourceOptions,
+  ],
+  load: async () => (await import('./commands/test.js')).testCommand,
+};
+
+export const lockDefinition: CommandDef = {
+  name: 'lock',
+  summary: "resolve a variant's packages against its repositories and write variants/<name>.lock.yaml",
+  details:
+    'Always downloads the indexes anew (verifying their signatures). Builds then use the lock and download no\n' +
+    'index; fetch nodes are keyed on each package\'s identity and checksum, so variants share them.',
+  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  options: [...runOptions, ...sourceOptions.filter((o) => o.name !== 'update-lock')],
+  load: async () => (await import('./commands/lock.js')).lockCommand,
+};
+
+export const graphDefinition: CommandDef = {
+  name: 'graph',
+  summary: 'show the build graph of a variant without running it, with each node cached, stale or never built',
+  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  options: [
+    { name: 'format', type: 'string', value: 'FORMAT', description: `output format: ${GRAPH_FORMAT_NAMES.join(', ')} (default: text)` },
+    cacheDirOption,
+    ...sourceOptions.filter((o) => o.name !== 'update-lock'),
+  ],
+  load: async () => (await import('./commands/graph.js')).graphCommand,
+};
+
+export const explainDefinition: CommandDef = {
+  name: 'explain',
+  summary: 'say why a node will run (or why it ran last time): what in its inputs changed, down to the first cause',
+  details:
+    'Compares the node\'s key material (files, parameters, tools, environment, kind version, dependency outputs)\n' +
+    'with its last recorded build, and follows changed dependencies down to the change that started it.',
+  args: [
+    { name: 'target', description: 'variant name or path to a variant file' },
+    { name: 'node-id', description: "a node id as `pipeline graph` shows it (e.g. 'squashfs:demo')" },
+  ],
+  options: [jsonOption, cacheDirOption, ...sourceOptions.filter((o) => o.name !== 'update-lock')],
+  load: async () => (await import('./commands/explain.js')).explainCommand,
+};
+
+export const cacheStatsDefinition: CommandDef = {
+  name: 'cache stats',
+  summary: 'show what the cache holds: entries, stored outputs, bytes, per node kind',
+  args: [],
+  options: [jsonOption, cacheDirOption],
+  load: async () => (await import('./commands/cache.js')).cacheStatsCommand,
+};
+
+export const cacheGcDefinition: CommandDef = {
+  name: 'cache gc',
+  summary: 'shrink the cache to a size, removing the least recently used outputs first',
+  args: [],
+  options: [
+    { name: 'max-size', type: 'string', value: 'SIZE', description: 'the size to shrink to, e.g. 10G, 500M (required)' },
+    jsonOption,
+    cacheDirOption,
+  ],
+  load: async () => (await import('./commands/cache.js')).cacheGcCommand,
+};
+
+export const cacheVerifyDefinition: CommandDef = {
+  name: 'cache verify',
+  summary: 're-hash every stored output and drop the corrupt ones (the next build rebuilds them)',
+  details: 'Exits 1 when corrupt outputs were found (and dropped), 0 when all were intact.',
+  args: [],
+  options: [jsonOption, cacheDirOption],
+  load: async () => (await import('./commands/cache.js')).cacheVerifyCommand,
+};
+
+export const keysInitDefinition: CommandDef = {
+  name: 'keys init',
+  summary: 'make a test Secure Boot key set (PK, KEK, db: keys, certificates, .esl and .auth files) in a directory',
+  details:
+    'The db key signs UKIs and systemd-boot (point a variant\'s signing section at db.crt and db.key, or set\n' +
+    'PIPELINE_SECUREBOOT_KEY to db.key). The .auth files go to loader/keys/auto/ on an ESP, where systemd-boot\n' +
+    'enrolls them (secure-boot-enroll). Private keys are written mode 0600. These are test keys: keep real keys offline.',
+  args: [{ name: 'dir', description: 'directory to create the key set in' }],
+  options: [{ name: 'force', type: 'boolean', description: 'replace an existing key set (its private keys are lost)' }, jsonOption],
+  load: async () => (await import('./commands/keys.js')).keysInitCommand,
+};
+
+export const doctorDefinition: CommandDef = {
+  name: 'doctor',
+  summary: 'list the host tools and firmware the stages need, their versions, and the Debian package for each missing one',
+  details: 'Exits 0 when everything a build needs is present, 1 when something is missing.',
+  args: [],
+  options: [jsonOption],
+  load: async () => (await import('./commands/doctor.js')).doctorCommand,
+};
+
+/** Every command, in the order `pipeline --help` lists them. */
+export const COMMANDS: CommandDef[] = [
+  buildDefinition,
+  testDefinition,
+  lockDefinition,
+  graphDefinition,
+  explainDefinition,
+  cacheStatsDefinition,
+  cacheGcDefinition,
+  cacheVerifyDefinition,
+  keysInitDefinition,
+  doctorDefinition,
+];
