@@ -134,5 +134,21 @@ async function bundle(root: string): Promise<{ files: string[]; modules: number;
   return { files: [`${OUT}/main.cjs`, `${OUT}/engine.cjs`], modules: Object.keys(meta.inputs).length, ms: performance.now() - started };
 }
 
-const r = await bundle(projectRoot());
-console.log(`bundled ${r.modules} modules into ${r.files.join(' and ')} (${Math.round(r.ms)} ms)`);
+/** Is the bundle made from exactly the files now in dist/ (tsc, incremental, rewrites only what changed)? */
+async function bundleIsCurrent(root: string): Promise<boolean> {
+  try {
+    const { inputs } = JSON.parse(await readFile(join(root, OUT, 'inputs.json'), 'utf8')) as { inputs: Record<string, number> };
+    for (const [path, mtime] of Object.entries(inputs)) if ((await stat(join(root, path))).mtimeMs !== mtime) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const root = projectRoot();
+if (!process.argv.includes('--force') && (await bundleIsCurrent(root))) {
+  console.log(`${OUT} is current (nothing it is made from changed)`);
+} else {
+  const r = await bundle(root);
+  console.log(`bundled ${r.modules} modules into ${r.files.join(' and ')} (${Math.round(r.ms)} ms)`);
+}
