@@ -15,6 +15,8 @@ export interface ArgumentDef {
   name: string;
   description: string;
   optional?: boolean;
+  /** Takes every remaining positional (the last argument only). */
+  variadic?: boolean;
 }
 
 export interface ParsedArgs {

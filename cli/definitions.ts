@@ -138,6 +138,26 @@ export const keysInitDefinition: CommandDef = {
   load: async () => (await import('./commands/keys.js')).keysInitCommand,
 };
 
+export const recipeNewDefinition: CommandDef = {
+  name: 'recipe new',
+  summary: 'write a commented recipe scaffold to recipes/<name>.rhai',
+  args: [{ name: 'name', description: 'the recipe\'s name (lower-case; it names the file)' }],
+  options: [{ name: 'force', type: 'boolean', description: 'replace an existing recipe' }],
+  load: async () => (await import('./commands/recipe.js')).recipeNewCommand,
+};
+
+export const recipeCheckDefinition: CommandDef = {
+  name: 'recipe check',
+  summary: 'check recipes without building: syntax, calls against the recipe API, ctx, deps, pinned downloads',
+  details:
+    'With no names, checks every recipes/*.rhai. Each problem is printed as file:line:col. Exits 1 when a recipe has\n' +
+    'problems. A github_download_release that recipes/releases.lock.yaml does not pin is a problem: `pipeline lock`\n' +
+    'pins it.',
+  args: [{ name: 'name', description: 'recipe names (recipes/<name>.rhai); default: all', optional: true, variadic: true }],
+  options: [jsonOption],
+  load: async () => (await import('./commands/recipe.js')).recipeCheckCommand,
+};
+
 export const doctorDefinition: CommandDef = {
   name: 'doctor',
   summary: 'list the host tools and firmware the stages need, their versions, and the Debian package for each missing one',
@@ -158,5 +178,7 @@ export const COMMANDS: CommandDef[] = [
   cacheGcDefinition,
   cacheVerifyDefinition,
   keysInitDefinition,
+  recipeNewDefinition,
+  recipeCheckDefinition,
   doctorDefinition,
 ];

@@ -2,7 +2,7 @@
 import type { CommandDef } from './command.js';
 
 export function commandHelp(cmd: CommandDef): string {
-  const usage = [`pipeline ${cmd.name}`, ...cmd.args.map((a) => (a.optional ? `[${a.name}]` : `<${a.name}>`)), cmd.options.length ? '[options]' : '']
+  const usage = [`pipeline ${cmd.name}`, ...cmd.args.map((a) => (a.optional ? `[${a.name}${a.variadic ? '...' : ''}]` : `<${a.name}${a.variadic ? '...' : ''}>`)), cmd.options.length ? '[options]' : '']
     .filter(Boolean)
     .join(' ');
   const lines = [`Usage: ${usage}`, '', cmd.summary];

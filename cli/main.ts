@@ -46,7 +46,7 @@ function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
     const missing = cmd.args[parsed.positionals.length];
     throw new UsageError(`missing <${missing.name}> (${missing.description})`);
   }
-  if (parsed.positionals.length > cmd.args.length) {
+  if (parsed.positionals.length > cmd.args.length && !cmd.args.at(-1)?.variadic) {
     throw new UsageError(`unexpected argument '${parsed.positionals[cmd.args.length]}'`);
   }
   return { values: parsed.values as ParsedArgs['values'], positionals: parsed.positionals };

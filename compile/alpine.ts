@@ -12,6 +12,7 @@ import { locate, mirrorLocation } from './config.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
 import type { Repository, Variant } from './variant.js';
+import { recipeBuildPackages } from './recipes.js';
 
 export interface AlpineSource {
   nodes: NodeSpec[];
@@ -40,7 +41,9 @@ export function mirrorTable(variant: Variant, config: CompileInputs['config']): 
 export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineSource {
   const { variant, source } = inputs.loaded;
   const alpine = variant.alpine!;
-  const requested = variant.packages ?? [];
+  // Recipes' build packages are resolved with the system's, from the same repositories; the
+  // rootfs installs only what the system's own packages reach.
+  const requested = [...new Set([...(variant.packages ?? []), ...recipeBuildPackages(inputs)])];
   const mirrors = mirrorTable(variant, inputs.config);
   const keysDir = alpine.keys;
   // The trusted keys are a declared input of every index and package node: a missing directory
@@ -109,7 +112,7 @@ function lockFits(inputs: CompileInputs, lock: ApkLock, repositories: string[], 
   const before = problems.count;
   if (lock.arch !== variant.alpine!.arch) problems.add(`${display} was made for ${lock.arch}, the variant builds ${variant.alpine!.arch}; ${relock}`);
   try {
-    const difference = compareLockRequests(lock, variant.packages ?? []);
+    const difference = compareLockRequests(lock, [...new Set([...(variant.packages ?? []), ...recipeBuildPackages(inputs)])]);
     if (!lockMatches(difference)) problems.add(`${display}: ${describeLockDifference(difference, variant.name)}`);
   } catch (err) {
     problems.add(`${source.where(['packages'])}: ${(err as Error).message}`);

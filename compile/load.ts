@@ -6,6 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../graph/errors.js';
 import { lockFilePath, LockFileError, parseLock, type ApkLock } from '../stages/sources/apk/lock.js';
+import { loadRecipe, RecipeError, type Recipe } from '../recipe/load.js';
+import { readReleasesLock, type LockedRelease } from '../recipe/releases.js';
 import { loadBuildConfig, type BuildConfig } from './config.js';
 import { loadVariant, type LoadedVariant } from './variant.js';
 
@@ -20,6 +22,10 @@ export interface CompileInputs {
   conventionalOverlay?: string;
   /** The caller's environment: what it may override (the signing key path). */
   env: NodeJS.ProcessEnv;
+  /** The variant's recipes and the recipes they depend on, by name. */
+  recipes: Map<string, Recipe>;
+  /** recipes/releases.lock.yaml: release downloads pinned by `pipeline lock`. */
+  releases: LockedRelease[];
 }
 
 /** 'ignore' reads no lock, as when a new one is being made. */
@@ -52,7 +58,16 @@ export async function loadCompileInputs(target: string, options: LoadOptions = {
     }
   }
   const conventional = `variants/overlays/${name}`;
+  const recipes = await loadRecipes(loaded.root, loaded.variant.recipes ?? []);
+  let releases: LockedRelease[];
+  try {
+    releases = recipes.size ? await readReleasesLock(loaded.root) : [];
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   return {
+    recipes,
+    releases,
     loaded,
     config,
     lock,
@@ -65,4 +80,25 @@ export async function loadCompileInputs(target: string, options: LoadOptions = {
 /** The same inputs with a lock just written (the second round of a build that had none). */
 export function withLock(inputs: CompileInputs, lock: ApkLock): CompileInputs {
   return { ...inputs, lock };
+}
+
+/** The named recipes and, transitively, their deps; every recipe that cannot be read is reported at once. */
+export async function loadRecipes(root: string, names: string[]): Promise<Map<string, Recipe>> {
+  const recipes = new Map<string, Recipe>();
+  const problems: string[] = [];
+  const pending = [...names];
+  while (pending.length) {
+    const name = pending.shift()!;
+    if (recipes.has(name) || problems.some((p) => p.includes(`recipes/${name}.rhai`))) continue;
+    try {
+      const recipe = await loadRecipe(root, name);
+      recipes.set(name, recipe);
+      pending.push(...recipe.deps);
+    } catch (err) {
+      if (!(err instanceof RecipeError)) throw err;
+      problems.push(err.message);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems.join('\n'));
+  return recipes;
 }

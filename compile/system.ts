@@ -19,6 +19,7 @@ import { squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
 import type { AlpineSource } from './alpine.js';
+import { lockClosure, recipeBuildPackages, recipeGraph } from './recipes.js';
 import type { Artifact } from './index.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
@@ -93,6 +94,20 @@ function users(variant: Variant): UserConfig[] {
   }));
 }
 
+/**
+ * The locked packages the system installs: all of them, less those only recipes' build roots
+ * reach (a compiler is resolved with the system's packages, from the same repositories, but does
+ * not ship in it).
+ */
+export function systemPackages(inputs: CompileInputs, alpine: AlpineSource): string[] {
+  const order = alpine.installOrder();
+  const build = recipeBuildPackages(inputs);
+  if (build.length === 0) return order;
+  const system = new Set(lockClosure(alpine, (inputs.loaded.variant.packages ?? []).map((p) => /^[^<>=~!]+/.exec(p)?.[0] ?? p)));
+  const buildOnly = new Set(lockClosure(alpine, build).filter((p) => !system.has(p)));
+  return order.filter((p) => !buildOnly.has(p));
+}
+
 export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems): SystemGraph {
   const { variant, source, root } = inputs.loaded;
   const name = variant.name;
@@ -108,13 +123,18 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
     return `missing-package:${packageName}`;
   };
   const nodes: NodeSpec[] = [];
+  const installed = new Set(systemPackages(inputs, alpine));
+
+  // Recipes, built from source in their sandboxes; their outputs are trees above the packages.
+  const recipes = recipeGraph(inputs, alpine, problems);
+  nodes.push(...recipes.nodes);
 
   // Root filesystem and its image.
   const overlays = overlayDirs(inputs, problems);
   const console = variant.system?.console ?? {};
   const rootfs = rootfsNode({
     variant: name,
-    packages: alpine.lock ? alpine.installOrder().map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
+    packages: alpine.lock ? systemPackages(inputs, alpine).map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
     overlayDir: overlays[0],
     sourceDateEpoch,
     config: {
@@ -232,7 +252,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   const sbom = sbomNode({
     variant: name,
     version: variant.os!.version_id,
-    packages: (alpine.lock?.packages ?? []).map((p) => ({
+    packages: (alpine.lock?.packages ?? []).filter((p) => installed.has(p.name)).map((p) => ({
       name: p.name,
       version: p.version,
       indexChecksum: p.checksum,
@@ -241,6 +261,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       unpackNode: alpine.packageNode(p.name)!,
     })),
     steps: Object.entries(variant.steps ?? {}).map(([step, def]) => ({ name: step, id: stepId(name, step), run: def.run })),
+    recipes: recipes.recipes.map((r) => ({ name: r.recipe.name, id: r.node })),
     sourceDateEpoch,
   });
   nodes.push(sbom);

@@ -89,6 +89,11 @@ export const VARIANT_SCHEMA = {
       items: { type: 'string', minLength: 1 },
       description: 'packages to install (apk dependency syntax: name, name>=1.2, so:libfoo.so.1, ...)',
     },
+    recipes: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z0-9][a-z0-9+._-]*$' },
+      description: 'recipes (recipes/<name>.rhai) built from source in a sandbox and installed above the packages',
+    },
     kernel: {
       type: 'object',
       additionalProperties: false,

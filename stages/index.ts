@@ -10,9 +10,11 @@ import { INITRAMFS_STAGE } from './initramfs.js';
 import { ISO_STAGE } from './iso.js';
 import type { HostTool, StageKind } from './kind.js';
 import { PROJECT_FILES_STAGE } from './project-files.js';
+import { RECIPE_STAGE } from './recipe.js';
 import { ROOTFS_STAGE } from './rootfs.js';
 import { SBOM_STAGE } from './sbom.js';
 import { SIGN_STAGE } from './sign.js';
+import { SOURCE_STAGE } from './source.js';
 import { APK_INDEX_STAGE } from './sources/apk/index-file.js';
 import { APK_FETCH_STAGE, APK_UNPACK_STAGE } from './sources/apk/package.js';
 import { APK_RESOLVE_STAGE } from './sources/apk/resolve-node.js';
@@ -25,6 +27,8 @@ export const STAGE_KINDS: readonly StageKind[] = [
   APK_RESOLVE_STAGE,
   APK_FETCH_STAGE,
   APK_UNPACK_STAGE,
+  SOURCE_STAGE,
+  RECIPE_STAGE,
   ROOTFS_STAGE,
   SQUASHFS_STAGE,
   EROFS_STAGE,

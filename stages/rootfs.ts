@@ -20,6 +20,8 @@ export const ROOTFS_KIND_VERSION = 1;
 
 export interface RootfsNodeOptions extends StampsTime {
   variant: string;
+  /** Default `rootfs:<variant>`; a recipe's build root is a rootfs of build packages under another id. */
+  id?: string;
   /** Packages in the resolver's order, each with its apk-unpack node. */
   packages: ReadonlyArray<{ name: string; node: string }>;
   /** Project-relative overlay directory (`variants/overlays/<name>`), when the variant has one. */
@@ -44,7 +46,7 @@ export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
   const names = options.packages.map((pkg) => pkg.name);
   const config: RootfsConfig = { ...options.config, variant: options.variant };
   return {
-    id: rootfsId(options.variant),
+    id: options.id ?? rootfsId(options.variant),
     kind: ROOTFS_STAGE.kind,
     version: ROOTFS_KIND_VERSION,
     // Local name = package name; the order lives in params (object keys do not keep it for all names).

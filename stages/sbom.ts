@@ -43,8 +43,22 @@ export interface SbomStepInput {
   outputDigest?: string;
 }
 
+/** A recipe built from source: what recipe.json of its node says. */
+export interface SbomRecipeInput {
+  name: string;
+  version: string;
+  license?: string;
+  description?: string;
+  /** recipes/<name>.rhai */
+  file: string;
+  sources: { url: string; sha256: string }[];
+  /** SHA-256 over the recipe's output tree. */
+  outputDigest?: string;
+}
+
 export interface SbomInput {
   variant: string;
+  recipes?: readonly SbomRecipeInput[];
   /** The image's version (os-release VERSION_ID). */
   version?: string;
   packages: readonly SbomPackageInput[];
@@ -171,6 +185,25 @@ export function buildSbomDocument(input: SbomInput): Json {
     if (step.outputDigest) entry.checksums = [{ algorithm: 'SHA256', checksumValue: step.outputDigest }];
     return entry;
   });
+  const recipes = [...(input.recipes ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const recipeEntries = recipes.map((recipe) => {
+    const entry: Json = {
+      name: recipe.name,
+      SPDXID: spdxId('Recipe', recipe.name, recipe.version),
+      versionInfo: recipe.version,
+      // The first pinned source is where it comes from; every source is listed with its sha256.
+      downloadLocation: recipe.sources[0] ? redactUrl(recipe.sources[0].url) : 'NOASSERTION',
+      filesAnalyzed: false,
+      licenseConcluded: 'NOASSERTION',
+      licenseDeclared: license(recipe.license),
+      copyrightText: 'NOASSERTION',
+      sourceInfo: `built from source by ${recipe.file}; sources: ${recipe.sources.map((s) => `${redactUrl(s.url)} sha256:${s.sha256}`).join(', ') || 'none'}`,
+      externalRefs: recipe.sources.map((s) => ({ referenceCategory: 'OTHER', referenceType: 'source-sha256', referenceLocator: `${s.sha256}` })),
+    };
+    if (recipe.description) entry.summary = recipe.description;
+    if (recipe.outputDigest) entry.checksums = [{ algorithm: 'SHA256', checksumValue: recipe.outputDigest }];
+    return entry;
+  });
   const image: Json = {
     name: input.variant,
     SPDXID: imageId,
@@ -182,7 +215,7 @@ export function buildSbomDocument(input: SbomInput): Json {
     primaryPackagePurpose: 'OPERATING-SYSTEM',
   };
   if (input.version) image.versionInfo = input.version;
-  const contained = [...packageEntries, ...stepEntries];
+  const contained = [...packageEntries, ...recipeEntries, ...stepEntries];
   const body: Json = {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -217,6 +250,8 @@ export interface SbomNodeOptions extends StampsTime {
   packages: ReadonlyArray<{ name: string; version: string; indexChecksum: string; repositoryUrl: string; fetchNode: string; unpackNode: string }>;
   /** Custom steps in the image, with their node ids. */
   steps?: ReadonlyArray<{ name: string; id: string; run: string[] }>;
+  /** Recipes in the image, with their node ids (recipe.json in each output). */
+  recipes?: ReadonlyArray<{ name: string; id: string }>;
 }
 
 /** An SPDX 2.3 SBOM of the packages and steps that made the image. */
@@ -234,14 +269,18 @@ export function sbomNode(options: SbomNodeOptions): NodeSpec {
     deps[`step:${step.name}`] = step.id;
     return { name: step.name, id: step.id, run: step.run };
   });
+  const recipes = (options.recipes ?? []).map((recipe) => {
+    deps[`recipe:${recipe.name}`] = recipe.id;
+    return recipe.name;
+  });
   return {
     id: `sbom:${options.variant}`,
     kind: SBOM_STAGE.kind,
     version: SBOM_KIND_VERSION,
     deps,
-    params: { variant: options.variant, version: options.version ?? null, packages, steps },
+    params: { variant: options.variant, version: options.version ?? null, packages, steps, ...(recipes.length ? { recipes } : {}) },
     env: epochEnv(options),
-    description: `SPDX 2.3 SBOM of ${options.variant}: ${packages.length} packages, ${steps.length} steps`,
+    description: `SPDX 2.3 SBOM of ${options.variant}: ${packages.length} packages, ${recipes.length} recipes, ${steps.length} steps`,
     async run(ctx) {
       const inputs: SbomPackageInput[] = [];
       for (const pkg of packages) {
@@ -251,8 +290,15 @@ export function sbomNode(options: SbomNodeOptions): NodeSpec {
       }
       const stepInputs: SbomStepInput[] = [];
       for (const step of steps) stepInputs.push({ ...step, outputDigest: (await digestTree(ctx.dep(`step:${step.name}`))).digest });
+      const recipeInputs: SbomRecipeInput[] = [];
+      for (const name of recipes) {
+        const dir = ctx.dep(`recipe:${name}`);
+        const info = JSON.parse(await readFile(join(dir, 'recipe.json'), 'utf8')) as SbomRecipeInput;
+        recipeInputs.push({ ...info, outputDigest: (await digestTree(join(dir, 'root'))).digest });
+      }
       const document = buildSbomDocument({
         variant: options.variant,
+        recipes: recipeInputs,
         version: options.version,
         packages: inputs,
         steps: stepInputs,
