@@ -579,7 +579,8 @@ export class RhaiEngine {
 
   private method(n: NodeOf<'method'>): RhaiValue {
     const args = n.args.map((a) => this.eval(a));
-    if (isPath(n.target) && !this.constPath(n.target)) {
+    const path = isPath(n.target);
+    if (path && !this.constPath(n.target)) {
       let result: RhaiValue;
       this.update(
         n.target,
@@ -592,8 +593,9 @@ export class RhaiEngine {
       );
       return result;
     }
-    // Not a variable (or a constant): the method works on a temporary copy.
-    return this.callMethod(n, { v: this.eval(n.target) }, args);
+    // A temporary, or a constant that the method must not change: work on a copy.
+    const v = this.eval(n.target);
+    return this.callMethod(n, { v: path ? clone(v) : v }, args);
   }
 
   /** Whether the path starts at a constant (methods then work on a copy, as in Rhai). */

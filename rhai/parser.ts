@@ -250,10 +250,16 @@ export class Parser {
     const t = this.tok;
     if (t.t === 'op' && (t.v === '-' || t.v === '+' || t.v === '!')) {
       this.next();
-      const x = this.unary();
-      if (t.v === '-' && x.k === 'lit' && (typeof x.value === 'bigint' || typeof x.value === 'number')) {
-        return { k: 'lit', value: -x.value, line: t.line, col: t.col };
+      // A negative literal is folded here, so that i64::MIN can be written.
+      // (Not when a method follows: `-1.abs()` is `-(1.abs())`.)
+      const lit = this.tok;
+      const after = this.toks[this.p + 1]!;
+      const postfix = after.t === 'op' && ['.', '?.', '[', '?['].includes(after.v);
+      if (t.v === '-' && (lit.t === 'int' || lit.t === 'float') && !postfix) {
+        this.next();
+        return { k: 'lit', value: lit.t === 'int' ? -lit.int! : -lit.float!, line: t.line, col: t.col };
       }
+      const x = this.unary();
       return { k: 'unary', op: t.v, x, line: t.line, col: t.col };
     }
     return this.postfix(this.primary());
