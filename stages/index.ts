@@ -8,6 +8,7 @@ import { EROFS_STAGE } from './erofs.js';
 import { ESP_STAGE } from './esp.js';
 import { INITRAMFS_STAGE } from './initramfs.js';
 import { ISO_STAGE } from './iso.js';
+import { LAYER_STAGE } from './layer.js';
 import type { HostTool, StageKind } from './kind.js';
 import { PROJECT_FILES_STAGE } from './project-files.js';
 import { ROOTFS_STAGE } from './rootfs.js';
@@ -26,6 +27,7 @@ export const STAGE_KINDS: readonly StageKind[] = [
   APK_FETCH_STAGE,
   APK_UNPACK_STAGE,
   ROOTFS_STAGE,
+  LAYER_STAGE,
   SQUASHFS_STAGE,
   EROFS_STAGE,
   INITRAMFS_STAGE,
