@@ -10,7 +10,7 @@ import { closest } from '../util/did-you-mean.js';
 import { alpineSource, type AlpineSource } from './alpine.js';
 import type { CompileInputs } from './load.js';
 import { Problems } from './problems.js';
-import { checkSystemVariant, systemGraph, type SystemGraph } from './system.js';
+import { checkSystemVariant, systemGraph, type SystemGraph, type SystemGraphOptions } from './system.js';
 import { testGraph } from './tests.js';
 import type { LoadedVariant, Scenario } from './variant.js';
 
@@ -26,6 +26,8 @@ export interface Artifact {
 export interface CompileOptions {
   /** Add the boot-test nodes: true for the variant's scenarios, or a list. */
   tests?: boolean | Scenario[];
+  /** Recipe trees for the upper root layer (see SystemGraphOptions.layers). */
+  layers?: SystemGraphOptions['layers'];
 }
 
 export interface CompiledTarget {
@@ -61,7 +63,7 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
 
   if (variant.packages && checkSystemVariant(loaded, problems)) {
     alpine = alpineSource(inputs, problems);
-    system = systemGraph(inputs, alpine, problems);
+    system = systemGraph(inputs, alpine, problems, { layers: options.layers });
     nodes.push(...alpine.nodes, ...system.nodes);
     artifacts.push(...system.artifacts);
     if (options.tests) tests = testGraph(inputs, system, problems, options.tests === true ? undefined : options.tests);

@@ -1,21 +1,23 @@
 // The image part of a variant's graph, from unpacked packages to the ISO:
-//   rootfs -> squashfs|erofs ---------------------------------------------\
+//   rootfs -> squashfs|erofs (base) ----------------------------------------\
+//   rootfs manifest + overlay + recipe trees -> layer -> squashfs|erofs (upper)
 //   kernel + busybox -> initramfs -> uki (live, system-a, system-b) -> sign -> esp -> iso
 //   systemd-boot -> sign ------------------------------------------------^
 //   rootfs -> sbom
 // Bootloaders, the EFI stub, the kernel and busybox all come from the variant's own packages.
 import { join, relative } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { erofsNode } from '../stages/erofs.js';
+import { EROFS_FILE, EROFS_UPPER_FILE, erofsNode } from '../stages/erofs.js';
 import { liveEspNode } from '../stages/esp.js';
 import { initramfsNode, INITRAMFS_IMAGE } from '../stages/initramfs.js';
 import { isoNode } from '../stages/iso.js';
+import { layerNode, type LayerTree } from '../stages/layer.js';
 import { liveKernelCommandLine } from '../stages/iso/volume-label.js';
 import { rootfsNode, type ServiceConfig, type UserConfig } from '../stages/rootfs.js';
 import { osReleaseText } from '../stages/rootfs/etc-files.js';
 import { sbomNode } from '../stages/sbom.js';
 import { SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
-import { squashfsNode } from '../stages/squashfs.js';
+import { SQUASHFS_FILE, SQUASHFS_UPPER_FILE, squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
 import type { AlpineSource } from './alpine.js';
@@ -36,7 +38,10 @@ export interface SystemGraph {
     iso: string;
     isoFile: string;
     signedSystemdBoot: string;
+    /** The base layer on the medium: `/live/filesystem.squashfs`. */
     rootImageInIso: string;
+    /** Every layer on the medium, base first (the base alone when there is no upper layer). */
+    layersInIso: string[];
     ukiInIso: (slot: 'system-a' | 'system-b') => string;
   };
 }
@@ -108,7 +113,16 @@ export function systemPackages(inputs: CompileInputs, alpine: AlpineSource): str
   return order.filter((p) => !buildOnly.has(p));
 }
 
-export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems): SystemGraph {
+export interface SystemGraphOptions {
+  /**
+   * Trees for the upper layer besides the overlay (recipes): each a node whose output holds
+   * root/ + manifest.json. Collisions with the base or between trees are build errors of the
+   * layer node (stages/layer/build.ts).
+   */
+  layers?: readonly LayerTree[];
+}
+
+export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems, options: SystemGraphOptions = {}): SystemGraph {
   const { variant, source, root } = inputs.loaded;
   const name = variant.name;
   const os = variant.os!.id;
@@ -129,13 +143,13 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   const recipes = recipeGraph(inputs, alpine, problems);
   nodes.push(...recipes.nodes);
 
-  // Root filesystem and its image.
+  // The base root filesystem (packages and generated config) and its image; the overlay and the
+  // recipe trees make the upper layer and its own image, so changing them rebuilds neither.
   const overlays = overlayDirs(inputs, problems);
   const console = variant.system?.console ?? {};
   const rootfs = rootfsNode({
     variant: name,
     packages: alpine.lock ? systemPackages(inputs, alpine).map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
-    overlayDir: overlays[0],
     sourceDateEpoch,
     config: {
       osRelease: osRelease(variant),
@@ -147,14 +161,24 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       users: users(variant),
     },
   });
-  nodes.push(overlays[0] ? { ...rootfs, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : rootfs);
+  nodes.push(rootfs);
   const format = variant.root_image?.format ?? 'squashfs';
-  const rootImage =
+  const image = (tree: string, id: string | undefined, file: string) =>
     format === 'erofs'
-      ? erofsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level, sourceDateEpoch })
-      : squashfsNode({ variant: name, rootfs: rootfs.id, level: variant.root_image?.level, sourceDateEpoch });
+      ? erofsNode({ variant: name, rootfs: tree, id, file, level: variant.root_image?.level, sourceDateEpoch })
+      : squashfsNode({ variant: name, rootfs: tree, id, file, level: variant.root_image?.level, sourceDateEpoch });
+  const rootImageFile = format === 'erofs' ? EROFS_FILE : SQUASHFS_FILE;
+  const rootImage = image(rootfs.id, undefined, rootImageFile);
   nodes.push(rootImage);
-  const rootImageFile = format === 'erofs' ? 'filesystem.erofs' : 'filesystem.squashfs';
+  let upperImage: NodeSpec | undefined;
+  const upperImageFile = format === 'erofs' ? EROFS_UPPER_FILE : SQUASHFS_UPPER_FILE;
+  const trees = [...(options.layers ?? []), ...recipes.trees];
+  if (overlays[0] || trees.length > 0) {
+    const layer = layerNode({ variant: name, base: rootfs.id, overlayDir: overlays[0], trees, sourceDateEpoch });
+    nodes.push(overlays[0] ? { ...layer, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : layer);
+    upperImage = image(layer.id, `${rootImage.id}:upper`, upperImageFile);
+    nodes.push(upperImage);
+  }
 
   // The live initramfs: kernel modules and busybox only, never the rootfs.
   const kernel = variant.kernel!;
@@ -235,6 +259,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       kernel: kernelNode,
       initramfs: initramfs.id,
       rootImage: rootImage.id,
+      ...(upperImage ? { upperImage: upperImage.id } : {}),
       systemA: signedUki['system-a'],
       systemB: signedUki['system-b'],
     },
@@ -244,6 +269,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       isohdpfxBin: `${syslinuxDir}/isohdpfx.bin`,
       kernel: `root/${kernel.image}`,
       rootImage: rootImageFile,
+      ...(upperImage ? { upperImage: upperImageFile } : {}),
     },
     sourceDateEpoch,
   });
@@ -272,6 +298,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       { node: iso.id, from: `${name}.iso`, to: `${name}.iso` },
       { node: iso.id, from: `${name}.iso.sha256`, to: `${name}.iso.sha256` },
       { node: rootImage.id, from: rootImageFile, to: rootImageFile },
+      ...(upperImage ? [{ node: upperImage.id, from: upperImageFile, to: upperImageFile }] : []),
       { node: initramfs.id, from: INITRAMFS_IMAGE, to: INITRAMFS_IMAGE },
       { node: sbom.id, from: 'sbom.spdx.json', to: 'sbom.spdx.json' },
     ],
@@ -280,6 +307,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       isoFile: `${name}.iso`,
       signedSystemdBoot: signedSdboot.id,
       rootImageInIso: `/live/${rootImageFile}`,
+      layersInIso: [`/live/${rootImageFile}`, ...(upperImage ? [`/live/${upperImageFile}`] : [])],
       ukiInIso: (slot) => `/boot/uki/${os}-${slot}.efi`,
     },
   };

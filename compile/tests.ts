@@ -20,6 +20,11 @@ import type { Scenario } from './variant.js';
 
 export const SCENARIOS: Scenario[] = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b'];
 
+/** A /proc/mounts line of an overlayfs root with exactly `layers` read-only layers. */
+export function layeredRootPattern(layers: number): string {
+  return `^overlay / overlay .*lowerdir=[^,:]+${'(:[^,:]+)'.repeat(layers - 1)}[, ]`;
+}
+
 /**
  * The boot-test nodes, pure: the firmware they boot with is a host file each node declares (the
  * engine finds and hashes it), the enrollment files are declared project files.
@@ -38,6 +43,8 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
     // What every image must show: its own os-release ID and a kernel matching its modules.
     { run: `. /etc/os-release && test "$ID" = ${shellQuoteWord(variant.os!.id)}` },
     { run: 'test -d "/lib/modules/$(uname -r)"' },
+    // The root is every layer joined by overlayfs: as many lowerdirs as the image has layers.
+    { run: `grep -E ${shellQuoteWord(layeredRootPattern(system.ids.layersInIso.length))} /proc/mounts` },
     ...(variant.tests?.commands ?? []),
   ];
   const iso = { node: system.ids.iso, file: system.ids.isoFile };
@@ -71,7 +78,8 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
           iso,
           systemdBoot: { node: system.ids.signedSystemdBoot, file: 'systemd-bootx64.efi' },
           ukiInIso: system.ids.ukiInIso('system-b'),
-          rootImageInIso: system.ids.rootImageInIso,
+          layersInIso: system.ids.layersInIso,
+          commands,
         }),
       );
     } else {

@@ -223,7 +223,7 @@ export function secureBootRefusalTestNode(options: {
 }
 
 /**
- * `test:<variant>:slot-b`: builds an A/B disk from the ISO's system-b UKI and root image (see
+ * `test:<variant>:slot-b`: builds an A/B disk from the ISO's system-b UKI and root layers (see
  * slot-disk.ts) and boots it; /proc/cmdline must show root=LABEL=system-b.
  */
 export function slotBTestNode(options: {
@@ -231,10 +231,12 @@ export function slotBTestNode(options: {
   iso: FileRef;
   /** systemd-boot for the disk's ESP (the signed one the ISO's ESP carries). */
   systemdBoot: FileRef;
-  /** Paths inside the ISO: `/boot/uki/<os>-system-b.efi`, `/live/filesystem.squashfs`. */
+  /** Paths inside the ISO: `/boot/uki/<os>-system-b.efi`, and the layers base first (`/live/filesystem.squashfs`, `/live/overlayfs.squashfs`). */
   ukiInIso: string;
-  rootImageInIso: string;
+  layersInIso: string[];
   memoryMiB?: number;
+  /** The variant's checks in the booted slot's shell. */
+  commands?: ImageCommand[];
 }): NodeSpec {
   const roles: FirmwareRole[] = ['ovmf-code', 'ovmf-vars'];
   const ukiFileName = options.ukiInIso.split('/').pop()!;
@@ -244,8 +246,8 @@ export function slotBTestNode(options: {
     files: { iso: options.iso.file, bootloader: options.systemdBoot.file },
     roles,
     extraTools: ['xorriso', 'sfdisk', ...FAT_TOOLS],
-    extraParams: { ukiInIso: options.ukiInIso, rootImageInIso: options.rootImageInIso },
-    keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles) }),
+    extraParams: { ukiInIso: options.ukiInIso, layersInIso: options.layersInIso },
+    keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles), commands: options.commands }),
     description: `boot ${options.variant}'s system-b slot from an A/B disk`,
     plan: async (ctx) => {
       const iso = depFile(ctx, 'iso', options.iso);
@@ -254,13 +256,13 @@ export function slotBTestNode(options: {
         systemdBoot: depFile(ctx, 'bootloader', options.systemdBoot),
         ukiSystemB: await extractFromIso(iso, options.ukiInIso, join(ctx.tmp, ukiFileName), ctx),
         ukiFileName,
-        rootImage: await extractFromIso(iso, options.rootImageInIso, join(ctx.tmp, 'root.img'), ctx),
+        layers: await extractLayers(iso, options.layersInIso, ctx),
         out: disk,
         tmp: ctx.tmp,
         runner: ctx,
       });
       ctx.log(`slot disk: ${layout.map((p) => `${p.name}@${p.startSector}+${p.sectors}`).join(' ')}`);
-      return slotBScenario({ disk, firmware: firmwareOf(ctx, roles), memoryMiB: options.memoryMiB });
+      return slotBScenario({ disk, firmware: firmwareOf(ctx, roles), memoryMiB: options.memoryMiB, commands: options.commands });
     },
   });
 }
@@ -321,6 +323,12 @@ function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
       }
     },
   };
+}
+
+async function extractLayers(iso: string, inIso: readonly string[], ctx: RunContext): Promise<string[]> {
+  const out: string[] = [];
+  for (const [i, path] of inIso.entries()) out.push(await extractFromIso(iso, path, join(ctx.tmp, `layer-${i}.img`), ctx));
+  return out;
 }
 
 function depFile(ctx: RunContext, name: string, ref: FileRef): string {

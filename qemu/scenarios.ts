@@ -113,6 +113,8 @@ export interface SlotBInputs {
   disk: string;
   firmware: FirmwareSet;
   memoryMiB?: number;
+  /** The variant's own checks, run in the booted slot's shell after the common ones: each must exit 0. */
+  commands?: ImageCommand[];
 }
 
 export interface DirectKernelInputs {
@@ -307,6 +309,7 @@ export function slotBScenario(inputs: SlotBInputs): ScenarioPlan {
       { kind: 'run', command: 'id -u', budget: COMMAND_BUDGET, output: /^0$/ },
       // The kernel sees the A/B layout: a partition named system-b exists.
       { kind: 'run', command: 'grep -lx PARTNAME=system-b /sys/class/block/*/uevent', budget: COMMAND_BUDGET },
+      ...imageCommandSteps(inputs.commands),
     ],
   };
 }

@@ -1,8 +1,10 @@
 // The disk of the slot-b boot test: the installed A/B layout (EFI + system-a + system-b + var)
-// with the ESP's default entry set to the system-b UKI and the root image in `system-b`.
+// with the ESP's default entry set to the system-b UKI and the root's layers in `system-b` (one
+// image, or several behind a header: formats/slot-layers.ts).
 // The initramfs must then resolve `root=LABEL=system-b` by GPT partition name (PARTNAME);
 // `system-a` is left empty, so picking the wrong slot fails the boot instead of passing it.
 import { join } from 'node:path';
+import { writeSlotImage } from '../formats/slot-layers.js';
 import { buildEsp } from '../stages/esp.js';
 import type { Runner } from '../stages/shared/host-runner.js';
 import { THROWAWAY_IMAGE_EPOCH } from './image-epoch.js';
@@ -15,8 +17,8 @@ export interface SlotDiskInputs {
   ukiSystemB: string;
   /** File name under EFI/Linux/, also the loader entry id: `acorn-system-b.efi`. */
   ukiFileName: string;
-  /** The root filesystem image (squashfs/erofs) written raw into `system-b`. */
-  rootImage: string;
+  /** The root's layer images (squashfs/erofs), base first, written into `system-b` as one slot image. */
+  layers: string[];
   out: string;
   tmp: string;
   runner: Runner;
@@ -45,12 +47,14 @@ export async function buildSlotBDisk(inputs: SlotDiskInputs): Promise<GptLayoutE
       { path: 'loader/loader.conf', data: slotLoaderConf(inputs.ukiFileName) },
     ],
   });
+  const slot = join(inputs.tmp, 'slot-b.img');
+  await writeSlotImage(inputs.layers, slot);
   return buildGptDisk(
     inputs.out,
     [
       { name: SLOT_PARTITIONS.esp, type: PARTITION_TYPE.esp, image: esp },
       { name: SLOT_PARTITIONS.a, type: PARTITION_TYPE.rootX86_64, sizeMiB: 1 },
-      { name: SLOT_PARTITIONS.b, type: PARTITION_TYPE.rootX86_64, image: inputs.rootImage },
+      { name: SLOT_PARTITIONS.b, type: PARTITION_TYPE.rootX86_64, image: slot },
       { name: SLOT_PARTITIONS.var, type: PARTITION_TYPE.var, sizeMiB: 8 },
     ],
     { runner: inputs.runner, diskSeed: `slot-b:${inputs.ukiFileName}` },

@@ -24,6 +24,8 @@ import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source
 import type { StageKind } from './kind.js';
 
 export const EROFS_FILE = 'filesystem.erofs';
+/** The upper layer's image as EROFS: /live/overlayfs.erofs on the medium. */
+export const EROFS_UPPER_FILE = 'overlayfs.erofs';
 export const EROFS_KIND_VERSION = 1;
 
 export type ErofsOwnership = 'flatten-to-root' | 'exact';
@@ -178,8 +180,12 @@ async function stageTree(manifest: TreeManifest, rootDir: string, staged: string
 
 export interface ErofsNodeOptions extends StampsTime {
   variant: string;
-  /** The rootfs node's id. */
+  /** The rootfs node's id (or any node whose output is root/ + manifest.json: the upper layer). */
   rootfs: string;
+  /** Node id (default `erofs:<variant>`). */
+  id?: string;
+  /** Image file name in the output (default filesystem.erofs). */
+  file?: string;
   ownership?: ErofsOwnership;
   compression?: ErofsCompression;
   level?: number;
@@ -202,27 +208,28 @@ export function erofsNode(options: ErofsNodeOptions): NodeSpec {
     level: options.level ?? EROFS_DEFAULT.level,
     clusterBytes: options.clusterBytes ?? EROFS_DEFAULT.clusterBytes,
   } as const;
+  const file = options.file ?? EROFS_FILE;
   return {
-    id: `erofs:${options.variant}`,
+    id: options.id ?? `erofs:${options.variant}`,
     kind: EROFS_STAGE.kind,
     version: EROFS_KIND_VERSION,
     deps: { rootfs: options.rootfs },
-    params: { ...settings, file: EROFS_FILE },
+    params: { ...settings, file },
     tools: ['mkfs.erofs', 'mknod'],
     env: epochEnv(options),
     // mkfs.erofs 1.5 compresses on one thread; the weight leaves the other cores to other nodes.
     weight: 1,
-    description: `${EROFS_FILE} (${settings.compression}${settings.compression === 'lz4hc' ? ` -${settings.level}` : ''}, owners ${settings.ownership}) of ${options.variant}`,
+    description: `${file} (${settings.compression}${settings.compression === 'lz4hc' ? ` -${settings.level}` : ''}, owners ${settings.ownership}) of ${options.variant}`,
     async run(ctx) {
       const result = await buildErofs({
         rootfsDir: ctx.dep('rootfs'),
-        output: join(ctx.out, EROFS_FILE),
+        output: join(ctx.out, file),
         workDir: ctx.tmp,
         sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
         runner: ctx,
         ...settings,
       });
-      ctx.log(`${EROFS_FILE}: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s`);
+      ctx.log(`${file}: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s`);
     },
   };
 }

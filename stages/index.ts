@@ -8,6 +8,7 @@ import { EROFS_STAGE } from './erofs.js';
 import { ESP_STAGE } from './esp.js';
 import { INITRAMFS_STAGE } from './initramfs.js';
 import { ISO_STAGE } from './iso.js';
+import { LAYER_STAGE } from './layer.js';
 import type { HostTool, StageKind } from './kind.js';
 import { PROJECT_FILES_STAGE } from './project-files.js';
 import { RECIPE_STAGE } from './recipe.js';
@@ -30,6 +31,7 @@ export const STAGE_KINDS: readonly StageKind[] = [
   SOURCE_STAGE,
   RECIPE_STAGE,
   ROOTFS_STAGE,
+  LAYER_STAGE,
   SQUASHFS_STAGE,
   EROFS_STAGE,
   INITRAMFS_STAGE,

@@ -15,12 +15,15 @@ import { ISOLINUX_TEMPLATE_FILE, renderIsolinuxCfg } from './iso/isolinux-config
 import type { Runner } from './shared/host-runner.js';
 import { liveKernelCommandLine, validateIsoVolumeLabel } from './iso/volume-label.js';
 import { xorrisoArgs, type IsoGraft } from './iso/xorriso-args.js';
-import { SQUASHFS_FILE } from './squashfs.js';
+import { SQUASHFS_FILE, SQUASHFS_UPPER_FILE } from './squashfs.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 import type { StageKind } from './kind.js';
 import { XORRISO } from './shared/tools.js';
 
-/** Where things live on the medium. The initramfs looks for /live/filesystem.{squashfs,erofs}. */
+/**
+ * Where things live on the medium. The initramfs mounts /live/filesystem.{squashfs,erofs} (the base
+ * layer) and, when present, /live/overlayfs.{squashfs,erofs} (the upper layer) over it.
+ */
 export const ISO_PATHS = {
   kernel: '/boot/vmlinuz',
   initramfs: '/boot/initramfs-live.img',
@@ -81,8 +84,10 @@ export interface BuildIsoOptions {
   syslinux: SyslinuxFiles;
   kernel: string;
   initramfs: string;
-  /** squashfs or erofs root image. */
+  /** squashfs or erofs root image (the base layer). */
   rootImage: string;
+  /** squashfs or erofs upper layer image, when the root has one. */
+  upperImage?: string;
   /** Signed UKIs for the installed slots. */
   systemA: string;
   systemB: string;
@@ -100,6 +105,7 @@ export interface IsoResult {
   /** The BIOS kernel command line (isolinux APPEND). */
   append: string;
   rootImageType: RootImageType;
+  upperImageType?: RootImageType;
 }
 
 async function requireFile(path: string, role: string, where: string): Promise<void> {
@@ -128,6 +134,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
     ['kernel', options.kernel],
     ['initramfs', options.initramfs],
     ['root image', options.rootImage],
+    ...(options.upperImage ? [['upper layer image', options.upperImage] as [string, string]] : []),
     ['system-a UKI', options.systemA],
     ['system-b UKI', options.systemB],
   ];
@@ -138,6 +145,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
     throw new IsoInputError(`${where}: ESP image ${options.esp} is not a FAT image: ${(err as Error).message}`);
   }
   const type = await rootImageType(options.rootImage);
+  const upperType = options.upperImage ? await rootImageType(options.upperImage) : undefined;
 
   const append = liveKernelCommandLine(label, options.cmdline);
   const cfg = renderIsolinuxCfg(options.isolinuxTemplate, {
@@ -164,6 +172,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
     { isoPath: `${ISO_PATHS.ukiDir}/${slotUkiName(os, 'system-a')}`, host: options.systemA },
     { isoPath: `${ISO_PATHS.ukiDir}/${slotUkiName(os, 'system-b')}`, host: options.systemB },
     { isoPath: `${ISO_PATHS.liveDir}/filesystem.${type}`, host: options.rootImage },
+    ...(options.upperImage ? [{ isoPath: `${ISO_PATHS.liveDir}/overlayfs.${upperType}`, host: options.upperImage }] : []),
   ].sort((a, b) => (a.isoPath < b.isoPath ? -1 : a.isoPath > b.isoPath ? 1 : 0));
 
   const args = xorrisoArgs({
@@ -183,7 +192,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
     // xorriso also reads SOURCE_DATE_EPOCH; the explicit options above win, the value agrees.
     await options.runner.exec('xorriso', args, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
     const sha256 = await writeSha256File(options.output);
-    return { iso: options.output, sha256, bytes: (await stat(options.output)).size, grafts, append, rootImageType: type };
+    return { iso: options.output, sha256, bytes: (await stat(options.output)).size, grafts, append, rootImageType: type, ...(upperType ? { upperImageType: upperType } : {}) };
   } catch (err) {
     await rm(options.output, { force: true });
     await rm(sumFile, { force: true });
@@ -200,6 +209,8 @@ export interface IsoInputPaths {
   kernel: string;
   initramfs: string;
   rootImage: string;
+  /** The upper layer image in its node's output (only with deps.upperImage). */
+  upperImage?: string;
   systemA: string;
   systemB: string;
 }
@@ -232,11 +243,11 @@ export interface IsoNodeOptions extends StampsTime {
   /** isolinux prompt timeout (default 2 s). */
   timeoutSeconds?: number;
   /** Node ids. `syslinux` is the unpacked syslinux package, `kernel` the unpacked kernel package. */
-  deps: { esp: string; syslinux: string; kernel: string; initramfs: string; rootImage: string; systemA: string; systemB: string };
+  deps: { esp: string; syslinux: string; kernel: string; initramfs: string; rootImage: string; upperImage?: string; systemA: string; systemB: string };
   paths?: Partial<IsoInputPaths>;
 }
 
-/** The hybrid ISO: isolinux for BIOS, the ESP for UEFI, the root image and the slot UKIs. */
+/** The hybrid ISO: isolinux for BIOS, the ESP for UEFI, the root image (and its upper layer) and the slot UKIs. */
 export const ISO_STAGE: StageKind = { kind: 'iso', version: ISO_KIND_VERSION, summary: 'hybrid ISO', tools: [XORRISO] };
 
 /** The build-graph node writing `<name>.iso` and `<name>.iso.sha256`. */
@@ -245,6 +256,8 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
   const name = validateOsId(options.name ?? os, options.id);
   const label = validateIsoVolumeLabel(options.label, options.id);
   const paths: IsoInputPaths = { ...DEFAULT_ISO_INPUT_PATHS, ...options.paths };
+  if (options.deps.upperImage) paths.upperImage ??= SQUASHFS_UPPER_FILE;
+  else delete paths.upperImage;
   const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_ISOLINUX_TIMEOUT_SECONDS;
   const append = liveKernelCommandLine(label, options.cmdline);
   const { deps } = options;
@@ -258,6 +271,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
       kernel: deps.kernel,
       initramfs: deps.initramfs,
       'root-image': deps.rootImage,
+      ...(deps.upperImage ? { 'upper-image': deps.upperImage } : {}),
       'system-a': deps.systemA,
       'system-b': deps.systemB,
     },
@@ -284,6 +298,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
         kernel: join(ctx.dep('kernel'), paths.kernel),
         initramfs: join(ctx.dep('initramfs'), paths.initramfs),
         rootImage: join(ctx.dep('root-image'), paths.rootImage),
+        upperImage: deps.upperImage ? join(ctx.dep('upper-image'), paths.upperImage!) : undefined,
         systemA: join(ctx.dep('system-a'), paths.systemA),
         systemB: join(ctx.dep('system-b'), paths.systemB),
         scratch: ctx.tmp,

@@ -36,6 +36,8 @@ export { checkNamesAndTargets, readDiskFacts, statTree, type DiskFacts, type Dis
 export { inSquashfsOrder } from './squashfs/order.js';
 
 export const SQUASHFS_FILE = 'filesystem.squashfs';
+/** The upper layer's image (stages/layer.ts), beside the base on the medium: /live/overlayfs.squashfs. */
+export const SQUASHFS_UPPER_FILE = 'overlayfs.squashfs';
 /** 2: pseudo route; tar stream in mksquashfs's order, numeric owners, -no-xattrs, -no-sparse, -root-time. */
 export const SQUASHFS_KIND_VERSION = 2;
 
@@ -222,9 +224,13 @@ async function result(output: string, started: number, route: SquashfsRoute, rea
 
 export interface SquashfsNodeOptions extends StampsTime {
   variant: string;
-  /** The rootfs node's id. */
+  /** The rootfs node's id (or any node whose output is root/ + manifest.json: the upper layer). */
   rootfs: string;
   level?: number;
+  /** Node id (default `squashfs:<variant>`). */
+  id?: string;
+  /** Image file name in the output (default filesystem.squashfs). */
+  file?: string;
 }
 
 /** The root image as squashfs (zstd), from the rootfs tree and its manifest. */
@@ -238,26 +244,27 @@ export const SQUASHFS_STAGE: StageKind = {
 /** `squashfs:<variant>`: the root image; mksquashfs uses every core, so the node weighs that much. */
 export function squashfsNode(options: SquashfsNodeOptions): NodeSpec {
   const level = options.level ?? SQUASHFS_ZSTD_LEVEL;
+  const file = options.file ?? SQUASHFS_FILE;
   return {
-    id: `squashfs:${options.variant}`,
+    id: options.id ?? `squashfs:${options.variant}`,
     kind: SQUASHFS_STAGE.kind,
     version: SQUASHFS_KIND_VERSION,
     deps: { rootfs: options.rootfs },
-    params: { level, blockSize: '1M', compression: 'zstd', file: SQUASHFS_FILE },
+    params: { level, blockSize: '1M', compression: 'zstd', file },
     tools: ['mksquashfs'],
     env: epochEnv(options),
     weight: availableParallelism(),
-    description: `${SQUASHFS_FILE} (zstd -${level}, 1 MiB blocks) of ${options.variant}`,
+    description: `${file} (zstd -${level}, 1 MiB blocks) of ${options.variant}`,
     async run(ctx) {
       const result = await buildSquashfs({
         rootfsDir: ctx.dep('rootfs'),
-        output: join(ctx.out, SQUASHFS_FILE),
+        output: join(ctx.out, file),
         sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
         level,
         runner: ctx,
         tmpDir: ctx.tmp,
       });
-      ctx.log(`${SQUASHFS_FILE}: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s (${result.route} route)`);
+      ctx.log(`${file}: ${result.bytes} bytes in ${result.seconds.toFixed(2)} s (${result.route} route)`);
     },
   };
 }

@@ -85,8 +85,12 @@ describe('the slot-b and enrollment disks', () => {
   it('slot-b: EFI + system-a + system-b + var, the ESP defaulting to the system-b UKI', async () => {
     const disk = join(dir, 'slot.img');
     const root = join(dir, 'root.img');
-    await writeFile(root, Buffer.alloc(3 << 20, 0x5a));
-    await buildSlotBDisk({ systemdBoot: set.signedSystemdBoot, ukiSystemB: set.signedSystemBUki, ukiFileName: FIXTURE_SYSTEM_B_UKI, rootImage: root, out: disk, tmp: dir, runner: host });
+    // Enough of a squashfs for the slot writer: the magic and bytes_used (offset 40).
+    const image = Buffer.alloc(3 << 20, 0x5a);
+    image.write('hsqs', 0, 'latin1');
+    image.writeBigUInt64LE(BigInt(image.length), 40);
+    await writeFile(root, image);
+    await buildSlotBDisk({ systemdBoot: set.signedSystemdBoot, ukiSystemB: set.signedSystemBUki, ukiFileName: FIXTURE_SYSTEM_B_UKI, layers: [root], out: disk, tmp: dir, runner: host });
     const table = JSON.parse((await run('sfdisk', ['--json', disk])).stdout).partitiontable;
     expect(table.partitions.map((p: { name: string }) => p.name)).toEqual(['EFI', 'system-a', 'system-b', 'var']);
     const esp = table.partitions[0];
@@ -95,6 +99,13 @@ describe('the slot-b and enrollment disks', () => {
     expect(await mtype(espImage, '/loader/loader.conf')).toBe(`default ${FIXTURE_SYSTEM_B_UKI}\ntimeout 0\n`);
     const uki = await readFile(await mcopyOut(espImage, `/EFI/Linux/${FIXTURE_SYSTEM_B_UKI}`, join(dir, 'b.efi')));
     expect(uki.equals(await readFile(set.signedSystemBUki))).toBe(true);
+    // One layer: the image itself from the partition's first byte (the single-image slot).
+    const slotB = table.partitions[2];
+    const head = Buffer.alloc(64);
+    const handle = await open(disk, 'r');
+    await handle.read(head, 0, 64, slotB.start * 512);
+    await handle.close();
+    expect(head.equals(image.subarray(0, 64))).toBe(true);
   });
 
   it('enrollment: signed systemd-boot, the three .auth files, secure-boot-enroll force', async () => {

@@ -116,7 +116,7 @@ describe('boot-test keys', () => {
         iso,
         systemdBoot: { node: 'sign:acorn:systemd-boot', file: 'systemd-bootx64.efi' },
         ukiInIso: '/boot/uki/acorn-system-b.efi',
-        rootImageInIso: '/live/filesystem.squashfs',
+        layersInIso: ['/live/filesystem.squashfs', '/live/overlayfs.squashfs'],
       }),
     ];
     for (const node of nodes) {

@@ -60,6 +60,19 @@ describe('pipeline test demo', () => {
     expect(ran).toContain('test -d /sys/firmware/efi => 0');
     const bios = demo.results['test:demo:bios'];
     expect(bios.commands.map((c) => `${c.command} => ${c.exitCode}`)).toContain('test -d /sys/firmware/efi => 1');
+    // The root is two layers joined by overlayfs, live and from the installed slot: the overlay's
+    // /etc/motd (only in the upper layer) is the one the system shows.
+    const layers = { 'test:demo:uefi': '/run/live/layers', 'test:demo:bios': '/run/live/layers', 'test:demo:slot-b': '/run/slot/layers' };
+    for (const [id, dir] of Object.entries(layers)) {
+      const commands = demo.results[id].commands;
+      const mounts = commands.find((c) => c.command.startsWith("grep -E '^overlay / overlay"));
+      expect(`${id} ${mounts?.exitCode} ${mounts?.output}`).toMatch(new RegExp(`^${id} 0 overlay / overlay \\S*lowerdir=${dir}/1:${dir}/0,upperdir=`));
+      const motd = commands.find((c) => c.command === 'cat /etc/motd');
+      expect(`${id} ${motd?.output}`).toBe(`${id} ${(await readFile(join(demo.project, 'variants/overlays/demo/etc/motd'), 'utf8')).trim()}`);
+    }
+    const slotLog = await readFile(join(demo.nodes['test:demo:slot-b'].outputDir!, 'serial.log'), 'utf8');
+    expect(slotLog).toMatch(/initramfs: mounted layer 0 of \/dev\/vda3 \(system-b, squashfs at byte 4096\)/);
+    expect(slotLog).toMatch(/initramfs: mounted layer 1 of \/dev\/vda3 \(system-b, squashfs at byte \d+\)/);
     const refused = demo.results['test:demo:secure-boot-refuses-tampered'];
     expect(refused.markers.map((m) => m.name)).toContain('refused');
 

@@ -2,13 +2,14 @@
 // served on 127.0.0.1: lock, build, artifacts, incrementality, reproducibility, shared package
 // nodes, lock mismatches.
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../stages/shared/manifest.js';
 import { cli, jsonEvents, statuses } from '../engine/helpers.js';
 import { deadUrl } from '../../fixtures/http-server.js';
+import { projectRoot } from '../../fixtures/paths.js';
 import { demoProject, serveDemoMirror, type DemoMirrorServer } from '../../fixtures/demo-project.js';
 
 const run = promisify(execFile);
@@ -52,7 +53,7 @@ describe('pipeline lock and build demo', () => {
     const summary = firstEvents[firstEvents.length - 1];
     expect(summary).toMatchObject({ event: 'summary', failed: 0 });
     const artifacts = summary.artifacts as Record<string, string>;
-    for (const name of ['demo.iso', 'demo.iso.sha256', 'filesystem.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
+    for (const name of ['demo.iso', 'demo.iso.sha256', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
       expect(artifacts[name]).toBe(join(project, 'out/demo', name));
     }
     const line = await readFile(join(project, 'out/demo/demo.iso.sha256'), 'utf8');
@@ -82,6 +83,18 @@ describe('pipeline lock and build demo', () => {
     for (const f of ['etc/os-release', 'etc/hostname', 'etc/fstab', 'etc/inittab', 'etc/shadow', 'etc/motd']) expect(listing.has(f), f).toBe(true);
   });
 
+  it('the overlay is the upper layer: its own image, not in the base one', async () => {
+    const overlay = await readFile(join(projectRoot(), 'variants/overlays/demo/etc/motd'), 'utf8');
+    const upper = join(project, 'out/demo/overlayfs.squashfs');
+    const { stdout } = await run('unsquashfs', ['-lln', upper]);
+    const paths = stdout.split('\n').map((l) => /squashfs-root(\/\S*)?$/.exec(l)?.[1] ?? null).filter((p) => p !== null);
+    expect(paths).toEqual(['/etc', '/etc/motd']);
+    expect(stdout).toMatch(/^-rw-r--r-- 0\/0 .* squashfs-root\/etc\/motd$/m);
+    expect((await run('unsquashfs', ['-cat', upper, 'etc/motd'])).stdout).toBe(overlay);
+    // The base keeps the package's file; overlayfs shows the upper one at boot.
+    expect((await run('unsquashfs', ['-cat', join(project, 'out/demo/filesystem.squashfs'), 'etc/motd'])).stdout).not.toBe(overlay);
+  });
+
   it('the initramfs holds busybox, init, the modules and the console device, and nothing of the rootfs', async () => {
     const { stdout } = await run('sh', ['-c', `zstd -dc '${join(project, 'out/demo/initramfs-live.img')}' | cpio -tv 2>/dev/null`], { maxBuffer: 64 << 20 });
     expect(stdout).toMatch(/^crw------- +1 root +root +5, +1 .* dev\/console$/m);
@@ -101,7 +114,7 @@ describe('pipeline lock and build demo', () => {
   it('the ISO carries both BIOS and UEFI boot, the root image and the slot UKIs, all signed', async () => {
     const iso = join(project, 'out/demo/demo.iso');
     const { stdout } = await run('xorriso', ['-indev', iso, '-find', '/', '-type', 'f'], { maxBuffer: 16 << 20 });
-    for (const path of ['/boot/vmlinuz', '/boot/initramfs-live.img', '/boot/efiboot.img', '/boot/isolinux/isolinux.bin', '/boot/isolinux/isolinux.cfg', '/live/filesystem.squashfs', '/boot/uki/demo-system-a.efi', '/boot/uki/demo-system-b.efi']) {
+    for (const path of ['/boot/vmlinuz', '/boot/initramfs-live.img', '/boot/efiboot.img', '/boot/isolinux/isolinux.bin', '/boot/isolinux/isolinux.cfg', '/live/filesystem.squashfs', '/live/overlayfs.squashfs', '/boot/uki/demo-system-a.efi', '/boot/uki/demo-system-b.efi']) {
       expect(stdout).toContain(`'${path}'`);
     }
     const dir = join(project, 'extract');
@@ -128,21 +141,37 @@ describe('rebuilding the demo', () => {
     expect(new Set(Object.values(statuses(again.stdout)))).toEqual(new Set(['cached']));
   });
 
-  it('one overlay file changed: only rootfs, the root image and the ISO rerun', async () => {
+  it('one overlay file changed: only the upper layer, its image and the ISO rerun, and the result equals a clean build', async () => {
     const work = await demoProject('pipeline-demo-overlay-');
     await cli(['lock', 'demo', '--mirror', mirror.flag], work);
     const cache = join(project, 'out/cache');
     expect((await cli(['build', 'demo', '--json', '--cache-dir', cache, '--mirror', mirror.flag], work)).code).toBe(0);
     await writeFile(join(work, 'variants/overlays/demo/etc/motd'), 'a changed message of the day\n');
     const after = await cli(['build', 'demo', '--json', '--cache-dir', cache, '--mirror', mirror.flag], work);
+    expect(after.code, after.stderr).toBe(0);
     const built = Object.entries(statuses(after.stdout)).filter(([, s]) => s === 'built').map(([id]) => id).sort();
-    expect(built).toEqual(['iso:demo', 'rootfs:demo', 'squashfs:demo']);
+    expect(built).toEqual(['iso:demo', 'layer:demo', 'squashfs:demo:upper']);
     const s = statuses(after.stdout);
-    for (const id of ['initramfs:demo', 'uki:demo:live', 'uki:demo:system-a', 'sign:demo:uki-live', 'sign:demo:systemd-boot', 'esp:demo', 'sbom:demo']) expect(s[id], id).toBe('cached');
+    // The base root filesystem and its image are not rebuilt: the overlay is not in them.
+    for (const id of ['rootfs:demo', 'squashfs:demo', 'initramfs:demo', 'uki:demo:live', 'uki:demo:system-a', 'sign:demo:uki-live', 'sign:demo:systemd-boot', 'esp:demo', 'sbom:demo']) {
+      expect(s[id], id).toBe('cached');
+    }
     const why = await cli(['explain', 'demo', 'iso:demo', '--cache-dir', cache, '--mirror', mirror.flag], work);
-    expect(why.stdout).toContain('dependency squashfs:demo output changed');
+    expect(why.stdout).toContain('dependency squashfs:demo:upper output changed');
     expect(why.stdout).toContain('file variants/overlays/demo/etc/motd changed');
-  });
+    expect(why.stdout).not.toContain('dependency squashfs:demo output changed');
+    // The incremental result is byte for byte a clean build of the changed project.
+    const clean = await demoProject('pipeline-demo-overlay-clean-');
+    await writeFile(join(clean, 'variants/overlays/demo/etc/motd'), 'a changed message of the day\n');
+    await copyFile(join(work, 'variants/demo.lock.yaml'), join(clean, 'variants/demo.lock.yaml'));
+    const fresh = await cli(['build', 'demo', '--json', '--mirror', mirror.flag], clean);
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(Object.values(statuses(fresh.stdout)).every((status) => status === 'built')).toBe(true);
+    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs']) {
+      expect(`${name} ${await sha256(join(work, 'out/demo', name))}`).toBe(`${name} ${await sha256(join(clean, 'out/demo', name))}`);
+    }
+    expect((await run('unsquashfs', ['-cat', join(work, 'out/demo/overlayfs.squashfs'), 'etc/motd'])).stdout).toBe('a changed message of the day\n');
+  }, 300_000);
 
   it('two clean builds in two directories give the same ISO, root image, initramfs and SBOM', async () => {
     // A newcomer's first build: no lock yet, no terminal (plain progress lines).
@@ -159,7 +188,7 @@ describe('rebuilding the demo', () => {
     const [last, total] = counts.at(-1)!;
     expect(last).toBe(total);
     expect(counts.length).toBe(2 + total);
-    for (const name of ['demo.iso', 'filesystem.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
+    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
       expect(`${name} ${await sha256(join(other, 'out/demo', name))}`).toBe(`${name} ${await sha256(join(project, 'out/demo', name))}`);
     }
   }, 300_000);

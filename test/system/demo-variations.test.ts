@@ -48,12 +48,17 @@ describe('demo variations', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = statuses(r.stdout);
     expect(s['erofs:demo']).toBe('built');
+    expect(s['erofs:demo:upper']).toBe('built');
     expect(s['squashfs:demo']).toBeUndefined();
     expect(s['test:demo:bios']).toBe('built');
     const { stdout } = await run('xorriso', ['-indev', join(project, 'out/demo/demo.iso'), '-find', '/live', '-type', 'f']);
     expect(stdout).toContain("'/live/filesystem.erofs'");
+    expect(stdout).toContain("'/live/overlayfs.erofs'");
     const tests = jsonEvents(r.stdout).find((e) => e.event === 'tests') as { results: { commands: { command: string; output: string }[] }[] };
     expect(tests.results[0].commands.find((c) => c.command === 'cat /proc/cmdline')).toBeDefined();
+    // Both EROFS layers joined: the overlay's motd is what the booted system shows.
+    expect(tests.results[0].commands.find((c) => c.command.startsWith('grep -E \'^overlay / overlay'))?.output).toContain('lowerdir=/run/live/layers/1:/run/live/layers/0');
+    expect(tests.results[0].commands.find((c) => c.command === 'cat /etc/motd')?.output).toMatch(/^Pipeline demo: a live system/);
     const magic = await run('sh', ['-c', `head -c 2 '${join(project, 'out/demo/initramfs-live.img')}' | od -An -tx1`]);
     expect(magic.stdout.trim()).toBe('1f 8b'); // gzip
   }, 300_000);
