@@ -4,12 +4,14 @@ import { benchApk } from './apk.js';
 import { benchBoot } from './boot.js';
 import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
+import { benchRecipes } from './recipes.js';
 
 const BENCHES: Record<string, () => Promise<object>> = {
   engine: () => benchEngine(),
   apk: () => benchApk(),
   demo: () => benchDemo(),
   boot: () => benchBoot(),
+  recipes: () => benchRecipes(),
 };
 
 const wanted = process.argv.slice(2);
