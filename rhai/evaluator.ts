@@ -177,7 +177,7 @@ export class RhaiEngine {
     return new RhaiError(kind, reason, this.cur.file, n.line, n.col, [...this.calls].reverse(), thrown);
   }
 
-  eval(n: Node): RhaiValue {
+  private eval(n: Node): RhaiValue {
     this.at = n;
     if (++this.ops > this.maxOperations) throw this.error(n, 'budget', `operation budget of ${this.maxOperations} exhausted`);
     try {
