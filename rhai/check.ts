@@ -4,7 +4,7 @@ import type { Node, RhaiProgram } from './ast.js';
 import { BUILTINS } from './builtins/index.js';
 import { SPECIAL_FUNCTIONS } from './evaluator.js';
 import { children } from './walk.js';
-import { closest } from '../util/did-you-mean.js';
+import { didYouMean } from './suggest.js';
 
 export interface RhaiProblem {
   file: string;
@@ -56,16 +56,14 @@ export function checkRhai(program: RhaiProgram, known: RhaiKnownNames): RhaiProb
     if (hostAccepts(name, arity) || BUILTINS.has(name) || SPECIAL_FUNCTIONS.includes(name)) return undefined;
     if (script) return `function '${name}' takes ${script.join(' or ')} argument(s), called with ${arity}`;
     if (host instanceof Map && host.has(name)) return `function '${name}' takes ${host.get(name)!.join(' or ')} argument(s), called with ${arity}`;
-    const hint = closest(name, allNames());
-    return `function not found: ${name}${hint ? `; did you mean '${hint}'?` : ''}`;
+    return `function not found: ${name}${didYouMean(name, allNames())}`;
   };
 
   const visit = (n: Node, scope: Var[]): void => {
     switch (n.k) {
       case 'var':
         if (!scope.some((v) => v.name === n.name)) {
-          const hint = closest(n.name, scope.map((v) => v.name));
-          report(n, `variable not found: ${n.name}${hint ? `; did you mean '${hint}'?` : ''}`);
+          report(n, `variable not found: ${n.name}${didYouMean(n.name, scope.map((v) => v.name))}`);
         }
         return;
       case 'let':
@@ -114,8 +112,7 @@ export function checkRhai(program: RhaiProgram, known: RhaiKnownNames): RhaiProb
         if (n.name === 'Fn' && first?.k === 'lit' && typeof first.value === 'string') {
           const name = first.value;
           if (!scriptArities.has(name) && !host.has(name) && !BUILTINS.has(name)) {
-            const hint = closest(name, allNames());
-            report(first, `function not found: ${name}${hint ? `; did you mean '${hint}'?` : ''}`);
+            report(first, `function not found: ${name}${didYouMean(name, allNames())}`);
           }
         }
         break;

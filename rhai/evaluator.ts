@@ -7,7 +7,7 @@ import { Fault, RhaiError, type RhaiErrorKind, type RhaiFrame } from './errors.j
 import { binaryOp, contains, unaryOp } from './ops.js';
 import { RhaiChar, RhaiFnPtr, RhaiRange, clone, debug, display, equals, fromJs, typeName, type RhaiMap, type RhaiValue } from './values.js';
 import { variablesUsed } from './walk.js';
-import { closest } from '../util/did-you-mean.js';
+import { didYouMean } from './suggest.js';
 
 export interface RhaiSite {
   file: string;
@@ -177,7 +177,7 @@ export class RhaiEngine {
     return new RhaiError(kind, reason, this.cur.file, n.line, n.col, [...this.calls].reverse(), thrown);
   }
 
-  eval(n: Node): RhaiValue {
+  private eval(n: Node): RhaiValue {
     this.at = n;
     if (++this.ops > this.maxOperations) throw this.error(n, 'budget', `operation budget of ${this.maxOperations} exhausted`);
     try {
@@ -290,8 +290,7 @@ export class RhaiEngine {
     if (i >= 0) return s.values[i];
     if (this.globalConsts.has(name)) return this.globalConsts.get(name);
     if (this.constants.has(name)) return this.constants.get(name);
-    const hint = closest(name, [...s.names, ...this.globalConsts.keys(), ...this.constants.keys()]);
-    throw this.error(n, 'unknown-variable', `variable not found: ${name}${hint ? `; did you mean '${hint}'?` : ''}`);
+    throw this.error(n, 'unknown-variable', `variable not found: ${name}${didYouMean(name, [...s.names, ...this.globalConsts.keys(), ...this.constants.keys()])}`);
   }
 
   private cond(n: Node, what: string): boolean {
@@ -572,9 +571,7 @@ export class RhaiEngine {
     const arities = [...this.fns.values()].filter((f) => f.name === name).map((f) => f.params.length);
     if (arities.length > 0) return `${reason}; '${name}' takes ${arities.sort().join(' or ')} argument(s)`;
     if (this.host.has(name) || BUILTINS.has(name) || SPECIAL_FUNCTIONS.includes(name)) return `${reason}; no version of '${name}' takes these argument types`;
-    const hint = closest(name, [...this.fnNames, ...this.host.keys(), ...BUILTINS.keys(), ...SPECIAL_FUNCTIONS]);
-    if (hint) reason += `; did you mean '${hint}'?`;
-    return reason;
+    return reason + didYouMean(name, [...this.fnNames, ...this.host.keys(), ...BUILTINS.keys(), ...SPECIAL_FUNCTIONS]);
   }
 
   private method(n: NodeOf<'method'>): RhaiValue {

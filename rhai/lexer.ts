@@ -25,6 +25,10 @@ const OPS = [
   '+', '-', '*', '/', '%', '=', '<', '>', '!', '&', '|', '^', '.', ',', ';', ':', '(', ')', '[', ']', '{', '}', '?', '#', '@', '$',
 ];
 
+// Operators by first character, longest first.
+const OPS_BY_FIRST = new Map<string, string[]>();
+for (const op of OPS) OPS_BY_FIRST.set(op[0]!, [...(OPS_BY_FIRST.get(op[0]!) ?? []), op]);
+
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 const isIdStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 const isIdPart = (c: number): boolean => isIdStart(c) || isDigit(c);
@@ -137,7 +141,7 @@ export class Lexer {
       return { t: 'char', v, line, col };
     }
     if (c === 96) return this.template(line, col);
-    for (const op of OPS) {
+    for (const op of OPS_BY_FIRST.get(s[this.i]!) ?? []) {
       if (s.startsWith(op, this.i)) {
         this.i += op.length;
         return { t: 'op', v: op, line, col };

@@ -491,6 +491,14 @@ export function parseRhai(source: string, file: string): RhaiProgram {
   const lexer = new Lexer(source, file);
   const tokens = lexer.tokens();
   const parser = new Parser(tokens, file);
-  const { statements, valueLast } = parser.program();
+  let parsed: { statements: Node[]; valueLast: boolean };
+  try {
+    parsed = parser.program();
+  } catch (e) {
+    // Pathological nesting exhausts the JS stack: report it as a syntax error, not a crash.
+    if (e instanceof RangeError) parser.fail('expressions nested too deeply');
+    throw e;
+  }
+  const { statements, valueLast } = parsed;
   return { file, statements, valueLast, functions: parser.functions, moduleDoc: lexer.moduleDoc };
 }

@@ -119,3 +119,9 @@ describe('errors', () => {
     expect(() => engine.call('build', [])).toThrow("function not found: build (); 'build' takes 1 argument(s)");
   });
 });
+
+describe('pathological input', () => {
+  it('reports absurd nesting as a syntax error', () => {
+    expect(() => parseRhai('let x = ' + '('.repeat(100_000) + '1' + ')'.repeat(100_000) + ';', 'deep.rhai')).toThrow(/deep\.rhai:1:\d+: syntax error: expressions nested too deeply/);
+  });
+});

@@ -183,3 +183,18 @@ describe('functions', () => {
     expect(failure('eval("1")').reason).toBe('eval is not supported');
   });
 });
+
+describe('odds and ends', () => {
+  it('marks private functions and continues strings over lines', () => {
+    const p = parseRhai('private fn helper() { 1 }\nfn pub() { helper() }', 'p.rhai');
+    expect(p.functions.map((f) => [f.name, f.private])).toEqual([
+      ['helper', true],
+      ['pub', false],
+    ]);
+    expect(run('"one \\\n     two"')).toBe('one two');
+  });
+  it('returns the value of a final top-level expression, and stops at a top-level return', () => {
+    expect(run('let a = 2; a * 21')).toBe(42n);
+    expect(run('let a = 1; if a == 1 { return "early"; } "late"')).toBe('early');
+  });
+});
