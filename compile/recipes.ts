@@ -15,7 +15,7 @@ import { mirrorTable } from './alpine.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
 
-/** What a recipe with no build_deps builds with: a shell and its applets. */
+/** What every build root has besides the recipe's build_deps: a shell and its applets. */
 export const DEFAULT_BUILD_DEPS = ['busybox'];
 
 export interface RecipeTree {
@@ -62,7 +62,7 @@ export function recipeBuildPackages(inputs: CompileInputs): string[] {
   const names = new Set<string>();
   for (const name of inputs.loaded.variant.recipes ?? []) {
     const recipe = inputs.recipes.get(name);
-    for (const dep of recipe && recipe.buildDeps.length ? recipe.buildDeps : DEFAULT_BUILD_DEPS) names.add(dep);
+    for (const dep of [...DEFAULT_BUILD_DEPS, ...(recipe?.buildDeps ?? [])]) names.add(dep);
   }
   for (const recipe of inputs.recipes.values()) for (const dep of recipe.buildDeps) names.add(dep);
   return [...names].sort();
@@ -111,7 +111,7 @@ export function recipeGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       }
       releases.push({ ...call, url: entry.url, sha256: entry.sha256, name: entry.name, node: pin(entry.sha256, entry.url, recipe.path) });
     }
-    const buildDeps = recipe.buildDeps.length ? recipe.buildDeps : DEFAULT_BUILD_DEPS;
+    const buildDeps = [...new Set([...DEFAULT_BUILD_DEPS, ...recipe.buildDeps])];
     const missing = buildDeps.filter((p) => alpine.lock && !alpine.packageNode(p));
     for (const p of missing) problems.add(`${recipe.path}: build_deps names '${p}', which is not in the variant's lock: run \`pipeline lock ${name}\``);
     const closure = alpine.lock ? alpine.installOrder().filter((p) => lockClosure(alpine, buildDeps).includes(p)) : [];

@@ -74,11 +74,11 @@ export function readablePath(dirs: SandboxDirs, path: string, followLast = true)
   return resolve(dirs, area, rest, path, followLast);
 }
 
-/** Host path to write: only /build and /out. */
-export function writablePath(dirs: SandboxDirs, path: string, followLast = true): string {
+/** Host path to write: only /build and /out (the directories themselves only as a destination to write into). */
+export function writablePath(dirs: SandboxDirs, path: string, followLast = true, intoAreaRoot = false): string {
   const { area, rest } = split(path);
   if (area === 'recipe') throw new ConfinementError(`${path}: RECIPE_DIR is read-only`);
-  if (rest.length === 0) throw new ConfinementError(`${path}: cannot replace ${SANDBOX_PATHS[area]} itself`);
+  if (rest.length === 0 && !intoAreaRoot) throw new ConfinementError(`${path}: cannot replace ${SANDBOX_PATHS[area]} itself`);
   return resolve(dirs, area, rest, path, followLast);
 }
 

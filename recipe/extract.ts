@@ -5,7 +5,7 @@
 // because the interpreter's host functions are synchronous and the tar reader streams.
 import { spawn, spawnSync } from 'node:child_process';
 import { createReadStream, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
-import { link, mkdir, open, symlink } from 'node:fs/promises';
+import { link, lutimes, mkdir, open, symlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -65,6 +65,9 @@ function decompressor(kind: Kind, file: string): Readable {
 
 export async function extractTar(kind: Kind, archive: string, dest: string, maxBytes: number): Promise<number> {
   let count = 0;
+  // Times as the archive has them: build systems compare them (configure against aclocal.m4).
+  // Directories last, since extracting into one changes its time.
+  const dirTimes: [string, number][] = [];
   for await (const entry of readTar(decompressor(kind, archive), { label: archive, maxBytes })) {
     if (entry.pax.path === undefined && /^(pax_global_header|\.\/?)$/.test(entry.path)) continue;
     const path = memberPath(entry.path);
@@ -74,6 +77,7 @@ export async function extractTar(kind: Kind, archive: string, dest: string, maxB
     const mode = entry.mode & 0o777;
     if (entry.type === 'dir') {
       await mkdir(target, { recursive: true, mode: mode | 0o700 });
+      dirTimes.push([target, entry.mtime]);
     } else if (entry.type === 'file') {
       rmSync(target, { force: true });
       const handle = await open(target, 'wx', mode | 0o600);
@@ -82,9 +86,11 @@ export async function extractTar(kind: Kind, archive: string, dest: string, maxB
       } finally {
         await handle.close();
       }
+      await lutimes(target, entry.mtime, entry.mtime);
     } else if (entry.type === 'symlink') {
       rmSync(target, { force: true });
       await symlink(entry.linkTarget!, target);
+      await lutimes(target, entry.mtime, entry.mtime);
     } else if (entry.type === 'hardlink') {
       const from = memberPath(entry.linkTarget!);
       const st = lstatSync(join(dest, from), { throwIfNoEntry: false });
@@ -96,6 +102,7 @@ export async function extractTar(kind: Kind, archive: string, dest: string, maxB
     // Devices and fifos are not what a source archive is for: skipped.
     count++;
   }
+  for (const [dir, mtime] of dirTimes.reverse()) await lutimes(dir, mtime, mtime);
   return count;
 }
 

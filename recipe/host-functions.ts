@@ -50,6 +50,8 @@ export function hostFunctions(host: HostContext): Record<string, HostFunction> {
   const { dirs } = host;
   const read = (p: RhaiValue, follow = true) => readablePath(dirs, str(p, 'a path'), follow);
   const write = (p: RhaiValue, follow = true) => writablePath(dirs, str(p, 'a path'), follow);
+  /** A directory to write into: BUILD_DIR and OUT themselves are fine. */
+  const into = (p: RhaiValue) => writablePath(dirs, str(p, 'a path'), true, true);
   const shellIn = (cwd: string, command: RhaiValue) => {
     const cmd = str(command, 'a command');
     readablePath(dirs, cwd); // confined like any other path
@@ -62,7 +64,7 @@ export function hostFunctions(host: HostContext): Record<string, HostFunction> {
   };
   const place = (source: FetchedSource, dest: RhaiValue | undefined): string => {
     const target = dest === undefined ? `${SANDBOX_PATHS.build}/${source.name}` : str(dest, 'a destination');
-    let host = write(target);
+    let host = into(target);
     if (existsSync(host) && statSync(host).isDirectory()) host = `${host}/${source.name}`;
     mkdirSync(posix.dirname(host), { recursive: true });
     cpSync(source.path, host);
@@ -76,7 +78,7 @@ export function hostFunctions(host: HostContext): Record<string, HostFunction> {
     is_dir: ([p]) => existsSync(read(p)) && statSync(read(p)).isDirectory(),
     exists: ([p]) => lstatSync(read(p, false), { throwIfNoEntry: false }) !== undefined,
     mkdir: ([p]) => {
-      mkdirSync(write(p), { recursive: true });
+      mkdirSync(into(p), { recursive: true });
       return undefined;
     },
     rm: ([p]) => {
@@ -125,7 +127,7 @@ export function hostFunctions(host: HostContext): Record<string, HostFunction> {
       return undefined;
     },
     copy_tree_contents: ([from, to]) => {
-      const at = write(to);
+      const at = into(to);
       mkdirSync(at, { recursive: true });
       cpSync(read(from), at, { recursive: true, verbatimSymlinks: true, force: true });
       return undefined;
@@ -168,7 +170,7 @@ export function hostFunctions(host: HostContext): Record<string, HostFunction> {
       return true;
     },
     extract: ([archive, dest]) => {
-      const result = spawnSync(process.execPath, [EXTRACT_SCRIPT, read(archive), write(dest)], { encoding: 'utf8' });
+      const result = spawnSync(process.execPath, [EXTRACT_SCRIPT, read(archive), into(dest)], { encoding: 'utf8' });
       if (result.status !== 0) throw new Error(`extract(${String(archive)}): ${(result.stderr || result.error?.message || '').trim()}`);
       host.log(`extracted ${String(archive)} into ${String(dest)}: ${result.stdout.trim()} entries`);
       return undefined;
