@@ -15,6 +15,7 @@ import type { DriveConfig } from '../../qemu/qemu-config.js';
 import { BOOT_BUDGETS, COMMAND_BUDGET, type ScenarioPlan } from '../../qemu/scenarios.js';
 import type { ScriptStep } from '../../qemu/script.js';
 import { fixturesDir } from '../../fixtures/paths.js';
+import { slotHeader, writeSlotImage } from '../../formats/slot-layers.js';
 import { demoBoots, type DemoBoots } from '../qemu/demo-boots.js';
 import { buildTestInitramfs } from './build-image.js';
 import { debianBusybox, debianKernel } from './debian-inputs.js';
@@ -90,12 +91,17 @@ describe('the initramfs in the product', () => {
     expect(Number(loaded) + Number(absent)).toBe(Number(total));
     expect(text).toMatch(/initramfs: mounted the live medium \/dev\/sr0 on \/run\/live\/medium/);
     expect(text).toContain('initramfs: mounted /live/filesystem.squashfs (squashfs)');
+    expect(text).toContain('initramfs: mounted /live/overlayfs.squashfs (squashfs)');
+    expect(text).toContain('initramfs: joined the layers with overlayfs: lowerdir=/run/live/layers/1:/run/live/layers/0');
     expect(text).toMatch(/initramfs: switching to the root filesystem, starting \S+/);
     expect(text).not.toContain('initramfs: fatal:');
   });
 
-  it('root=LABEL=system-b finds the GPT partition by name and mounts the root image in it', async () => {
-    expect(await log('slot-b')).toMatch(/initramfs: mounted \/dev\/vda3 \(system-b, squashfs\)/);
+  it('root=LABEL=system-b finds the GPT partition by name and mounts the two layers in it', async () => {
+    const text = await log('slot-b');
+    expect(text).toMatch(/initramfs: mounted layer 0 of \/dev\/vda3 \(system-b, squashfs at byte 4096\)/);
+    expect(text).toMatch(/initramfs: mounted layer 1 of \/dev\/vda3 \(system-b, squashfs at byte \d+\)/);
+    expect(text).toContain('initramfs: joined the layers with overlayfs: lowerdir=/run/slot/layers/1:/run/slot/layers/0');
   });
 });
 
@@ -157,6 +163,42 @@ describe('booting Debian 6.1 with the initramfs directly (QEMU, TCG)', () => {
     });
     expect(MARKER.exec(log)!.slice(1)).toEqual(['slot-a', '1', 'overlay', 'no', 'yes']);
     expect(log).toMatch(/initramfs: mounted \/dev\/sda1 \(system-a, erofs\)/);
+  }, 240_000);
+
+  it('a layered slot (erofs base, squashfs upper) boots with both joined; a truncated stack stops with a fatal line', async () => {
+    // The upper layer is only an /sbin/init script: it runs with the base's /bin/sh, so its
+    // marker proves both layers are there, the upper one on top.
+    const upperRoot = join(dir, 'upper-root');
+    await mkdir(join(upperRoot, 'sbin'), { recursive: true });
+    const base = await rootImage(dir, 'layered-base', 'erofs');
+    const init = (await readFile(join(dir, 'layered-base-root/sbin/init'), 'utf8')).replace('name=layered-base', 'name=upper-over-base');
+    await writeFile(join(upperRoot, 'sbin/init'), init, { mode: 0o755 });
+    const upper = join(dir, 'upper.squashfs');
+    await run('mksquashfs', [upperRoot, upper, '-all-root', '-noappend', '-quiet', '-no-progress']);
+    const good = join(dir, 'layered.img');
+    const layers = await writeSlotImage([base, upper], good);
+    // The same stack whose header claims a base bigger than the 8 MiB partition.
+    const bad = join(dir, 'truncated.img');
+    await writeFile(bad, await readFile(good));
+    const fh = await open(bad, 'r+');
+    await fh.write(slotHeader([{ ...layers[0], bytes: 16 << 20 }, layers[1]]), 0, undefined, 0);
+    await fh.close();
+    const disk = await slotDisk(dir, bad, good);
+    const steps: ScriptStep[] = [
+      { kind: 'expect', marker: 'root', pattern: MARKER, what: "the upper layer's init reporting", budget: BOOT_BUDGETS.bios },
+      { kind: 'exit', marker: 'poweroff', what: 'the guest to power off', budget: BOOT_BUDGETS.bios },
+    ];
+    const log = await boot('layered', { machine: 'q35', initrd: zstdImage, append: 'root=LABEL=system-b console=ttyS0', drives: [{ type: 'ide-disk', file: disk, snapshot: true }], steps });
+    expect(MARKER.exec(log)!.slice(1)).toEqual(['upper-over-base', '1', 'overlay', 'no', 'yes']);
+    expect(log).toMatch(/initramfs: mounted layer 0 of \/dev\/sda2 \(system-b, erofs at byte 4096\)/);
+    expect(log).toContain('initramfs: joined the layers with overlayfs: lowerdir=/run/slot/layers/1:/run/slot/layers/0');
+    const truncated = /initramfs: fatal: \/dev\/sda1 \(system-a\): layer 0 \(erofs, 16777216 bytes at 4096\) ends past the partition \(8388608 bytes\): the slot is truncated\r?\n/;
+    const fatal = await boot('truncated', {
+      machine: 'q35', initrd: zstdImage, append: 'root=LABEL=system-a console=ttyS0', drives: [{ type: 'ide-disk', file: disk, snapshot: true }],
+      fatalPatterns: DEFAULT_FATAL_PATTERNS.filter((f) => f.pattern !== 'initramfs: fatal:'),
+      steps: [{ kind: 'expect', marker: 'fatal', pattern: truncated, what: 'the fatal line of a truncated stack', budget: BOOT_BUDGETS.bios }],
+    });
+    expect(fatal.match(/initramfs: fatal: /g)).toHaveLength(1);
   }, 240_000);
 
   it('a label no device carries prints one fatal line, then an interactive shell (gzip image)', async () => {

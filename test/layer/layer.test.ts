@@ -156,3 +156,30 @@ describe('the upper layer', () => {
     expect(() => spec(['recipe:a', 'recipe:a'])).toThrow(/two trees are named recipe:a/);
   });
 });
+
+describe('the layer in the graph', () => {
+  it('the overlay makes an upper layer and image the ISO carries; recipe trees join it; no overlay, no layer', async () => {
+    const { loadCompileInputs } = await import('../../compile/load.js');
+    const { compileTarget } = await import('../../compile/index.js');
+    const { projectRoot } = await import('../../fixtures/paths.js');
+    const inputs = await loadCompileInputs('demo', { cwd: projectRoot(), env: {} });
+    const node = (nodes: { id: string }[], id: string) => nodes.find((n) => n.id === id) as { deps?: Record<string, string>; files?: string[]; params?: unknown } | undefined;
+
+    const plain = await compileTarget(inputs);
+    expect(node(plain.nodes, 'layer:demo')).toMatchObject({ deps: { base: 'rootfs:demo' }, files: ['variants/overlays/demo'] });
+    expect(node(plain.nodes, 'rootfs:demo')!.files).toEqual([]);
+    expect(node(plain.nodes, 'squashfs:demo:upper')!.deps).toEqual({ rootfs: 'layer:demo' });
+    expect(node(plain.nodes, 'iso:demo')!.deps).toMatchObject({ 'root-image': 'squashfs:demo', 'upper-image': 'squashfs:demo:upper' });
+    expect(plain.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs', '/live/overlayfs.squashfs']);
+    expect(plain.artifacts).toContainEqual({ node: 'squashfs:demo:upper', from: 'overlayfs.squashfs', to: 'overlayfs.squashfs' });
+
+    const recipes = await compileTarget(inputs, { layers: [{ name: 'recipe:hello', node: 'step:demo:hello', replaces: ['busybox'] }] });
+    expect(node(recipes.nodes, 'layer:demo')!.deps).toEqual({ base: 'rootfs:demo', 'tree:recipe:hello': 'step:demo:hello' });
+    expect(node(recipes.nodes, 'rootfs:demo')!.params).toEqual(node(plain.nodes, 'rootfs:demo')!.params);
+
+    const bare = await compileTarget({ ...inputs, conventionalOverlay: undefined });
+    expect(bare.nodes.map((n) => n.id).filter((id) => id.includes('layer') || id.endsWith(':upper'))).toEqual([]);
+    expect(node(bare.nodes, 'iso:demo')!.deps!['upper-image']).toBeUndefined();
+    expect(bare.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs']);
+  });
+});
