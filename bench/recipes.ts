@@ -1,16 +1,21 @@
-// Recipes benchmark (issue 10): the demo with its recipes (hello compiled from source, welcome
+// Recipes benchmark (issue 10): a large demo (the demo mirror with linux-lts carrying the kernel's
+// whole module tree, some hundreds of MB) with its recipes (hello compiled from source, welcome
 // installing files), built cold; then one recipe's build edited (welcome's installed script
 // changes: its node, the upper layer, its image and the ISO rebuild); then one recipe edited
 // without changing its output (a comment: the recipe node reruns, early cutoff stops the rest).
 // Goal: the one-recipe rebuild <= 10 % of the cold build and within 1.5 x (that recipe's own node
 // time + the ISO node's time). Also: parse and check of 100 recipes, in milliseconds.
 import { execFile } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { checkRhai, parseRhai } from '../rhai/index.js';
 import { RECIPE_CONSTANTS, RECIPE_FUNCTIONS } from '../recipe/api.js';
-import { ensureDemoMirror } from '../fixtures/build-mirror.js';
+import { buildApk } from '../fixtures/alpine/abuild.js';
+import { buildApkIndex, indexPackageOf } from '../fixtures/alpine/apkindex-writer.js';
+import { DEMO_EPOCH, fetchDemoDebs, linuxLtsSpec } from '../fixtures/alpine/demo-packages.js';
+import { DEMO_DESCRIPTION, demoRepoDir, ensureDemoMirror } from '../fixtures/build-mirror.js';
 import { projectRoot } from '../fixtures/paths.js';
 import { demoProject } from '../fixtures/demo-project.js';
 import { median, round, writeResult } from './stats.js';
@@ -46,11 +51,37 @@ function parseAndCheck100(text: string): number {
   return performance.now() - started;
 }
 
-export async function benchRecipes(repeats = 3): Promise<object> {
+/**
+ * A copy of the demo mirror in `dir` whose linux-lts keeps every module of the Debian kernel,
+ * re-indexed and signed like the original. Returns the package's installed size.
+ */
+async function largeMirror(dir: string): Promise<{ root: string; kernelInstalledBytes: number }> {
   const mirror = await ensureDemoMirror();
+  const root = join(dir, 'alpine');
+  await cp(mirror.root, root, { recursive: true });
+  const work = join(dir, 'work');
+  await mkdir(work);
+  const kernel = await buildApk(await linuxLtsSpec((await fetchDemoDebs()).kernel, work, 'all'));
+  await rm(work, { recursive: true, force: true });
+  const repoDir = demoRepoDir(root);
+  const old = mirror.packages.find((p) => p.name === 'linux-lts')!;
+  await rm(join(repoDir, `${old.name}-${old.version}.apk`));
+  await writeFile(join(repoDir, kernel.fileName), kernel.bytes);
+  const packages = mirror.packages.map((p) => (p.name === 'linux-lts' ? indexPackageOf(kernel) : p));
+  await writeFile(join(repoDir, 'APKINDEX.tar.gz'), await buildApkIndex(packages, { description: DEMO_DESCRIPTION, epoch: DEMO_EPOCH }));
+  return { root, kernelInstalledBytes: indexPackageOf(kernel).installedSize };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+export async function benchRecipes(repeats = 3): Promise<object> {
+  const scratch = join(tmpdir(), `pipeline-bench-recipes-mirror-${process.pid}`);
   const project = await demoProject('pipeline-bench-recipes-');
-  const flag = ['--mirror', `demo=${mirror.root}`];
   try {
+    const mirror = await largeMirror(scratch);
+    const flag = ['--mirror', `demo=${mirror.root}`];
     await run(process.execPath, [PIPELINE, 'lock', 'demo', ...flag], { cwd: project });
     const cold: Timed[] = [];
     for (let r = 0; r < repeats; r++) {
@@ -71,11 +102,19 @@ export async function benchRecipes(repeats = 3): Promise<object> {
       await writeFile(recipe, `${recipeText}// benchmark comment ${r}\n`);
       same.push(await timedBuild(project, flag));
     }
+    const out = join(project, 'out/demo');
+    const sizes = {
+      linuxLtsInstalledBytes: mirror.kernelInstalledBytes,
+      baseImageBytes: await sizeOf(join(out, 'filesystem.squashfs')),
+      upperImageBytes: await sizeOf(join(out, 'overlayfs.squashfs')),
+      isoBytes: await sizeOf(join(out, 'demo.iso')),
+    };
     const own = edited.map((t) => (t.nodeMs['recipe:demo:welcome'] ?? 0) + (t.nodeMs['iso:demo'] ?? 0));
     const parse = [1, 2, 3, 4, 5].map(() => parseAndCheck100(recipeText));
     const result = {
       command: 'npm run bench -- recipes',
       repeats,
+      system: sizes,
       coldBuildMs: round(median(cold.map((t) => t.ms))),
       coldHelloNodeMs: round(median(cold.map((t) => t.nodeMs['recipe:demo:hello'] ?? 0))),
       oneRecipeEditMs: round(median(edited.map((t) => t.ms))),
@@ -94,5 +133,6 @@ export async function benchRecipes(repeats = 3): Promise<object> {
     return result;
   } finally {
     await rm(project, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }

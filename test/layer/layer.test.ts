@@ -165,19 +165,28 @@ describe('the layer in the graph', () => {
     const inputs = await loadCompileInputs('demo', { cwd: projectRoot(), env: {} });
     const node = (nodes: { id: string }[], id: string) => nodes.find((n) => n.id === id) as { deps?: Record<string, string>; files?: string[]; params?: unknown } | undefined;
 
+    // The demo's overlay and its recipes (hello, welcome) make the upper layer.
     const plain = await compileTarget(inputs);
-    expect(node(plain.nodes, 'layer:demo')).toMatchObject({ deps: { base: 'rootfs:demo' }, files: ['variants/overlays/demo'] });
+    expect(node(plain.nodes, 'layer:demo')).toMatchObject({
+      deps: { base: 'rootfs:demo', 'tree:recipe:hello': 'recipe:demo:hello', 'tree:recipe:welcome': 'recipe:demo:welcome' },
+      files: ['variants/overlays/demo'],
+    });
     expect(node(plain.nodes, 'rootfs:demo')!.files).toEqual([]);
     expect(node(plain.nodes, 'squashfs:demo:upper')!.deps).toEqual({ rootfs: 'layer:demo' });
     expect(node(plain.nodes, 'iso:demo')!.deps).toMatchObject({ 'root-image': 'squashfs:demo', 'upper-image': 'squashfs:demo:upper' });
     expect(plain.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs', '/live/overlayfs.squashfs']);
     expect(plain.artifacts).toContainEqual({ node: 'squashfs:demo:upper', from: 'overlayfs.squashfs', to: 'overlayfs.squashfs' });
 
-    const recipes = await compileTarget(inputs, { layers: [{ name: 'recipe:hello', node: 'step:demo:hello', replaces: ['busybox'] }] });
-    expect(node(recipes.nodes, 'layer:demo')!.deps).toEqual({ base: 'rootfs:demo', 'tree:recipe:hello': 'step:demo:hello' });
-    expect(node(recipes.nodes, 'rootfs:demo')!.params).toEqual(node(plain.nodes, 'rootfs:demo')!.params);
+    // A caller's extra tree joins the layer; the base below it does not change.
+    const extra = await compileTarget(inputs, { layers: [{ name: 'recipe:extra', node: 'step:demo:extra', replaces: ['busybox'] }] });
+    expect(node(extra.nodes, 'layer:demo')!.deps).toMatchObject({ base: 'rootfs:demo', 'tree:recipe:extra': 'step:demo:extra', 'tree:recipe:hello': 'recipe:demo:hello' });
+    expect(node(extra.nodes, 'rootfs:demo')!.params).toEqual(node(plain.nodes, 'rootfs:demo')!.params);
 
-    const bare = await compileTarget({ ...inputs, conventionalOverlay: undefined });
+    // Only the overlay: a layer without trees. Neither overlay nor recipes: no layer at all.
+    const noRecipes = { ...inputs, loaded: { ...inputs.loaded, variant: { ...inputs.loaded.variant, recipes: [] } } };
+    const overlayOnly = await compileTarget(noRecipes);
+    expect(node(overlayOnly.nodes, 'layer:demo')!.deps).toEqual({ base: 'rootfs:demo' });
+    const bare = await compileTarget({ ...noRecipes, conventionalOverlay: undefined });
     expect(bare.nodes.map((n) => n.id).filter((id) => id.includes('layer') || id.endsWith(':upper'))).toEqual([]);
     expect(node(bare.nodes, 'iso:demo')!.deps!['upper-image']).toBeUndefined();
     expect(bare.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs']);

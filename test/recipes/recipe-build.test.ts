@@ -81,6 +81,14 @@ fn build(ctx) {
 fn install(ctx) { ctx }
 `,
   mismatch: '',
+  // Runs the program the 'files' recipe installed: a recipe's deps are in its sandbox's root.
+  uses: `let ctx = #{ name: "uses", version: "1.0" };
+let deps = ["files"];
+fn install(ctx) {
+    shell("mkdir -p $OUT/usr/share/uses && files > $OUT/usr/share/uses/said");
+    ctx
+}
+`,
   empty: `let ctx = #{ name: "empty", version: "1.0" };
 fn install(ctx) { ctx }
 `,
@@ -133,7 +141,10 @@ fn install(ctx) { ctx }
   await mkdir(join(project, 'recipes'), { recursive: true });
   for (const [name, text] of Object.entries(RECIPES)) await writeFile(join(project, 'recipes', `${name}.rhai`), text);
   const file = join(project, 'variants/demo.yaml');
-  await writeFile(file, `${await readFile(file, 'utf8')}\nrecipes: [files]\n`);
+  // The demo's own recipes (hello, welcome) are replaced by this file's: each test builds only its own.
+  const demo = await readFile(file, 'utf8');
+  expect(demo).toMatch(/^recipes:\n(  - .*\n)+/m);
+  await writeFile(file, demo.replace(/^recipes:\n(  - .*\n)+/m, 'recipes: [files]\n'));
   const locked = await cli(['lock', 'demo', '--mirror', mirror.flag], project);
   expect(locked.code, locked.stderr).toBe(0);
 }, 600_000);
@@ -160,6 +171,39 @@ describe('recipe nodes', () => {
     expect([...result.outcomes.values()].filter((o) => o.kind === 'rootfs').map((o) => o.id)).toEqual(['build-root:demo:busybox']);
     const again = await buildRecipes(['files']);
     expect(again.result.outcomes.get('recipe:demo:files')!.status).toBe('cached');
+  }, 300_000);
+
+  it("a recipe's deps are in its sandbox, and every recipe's tree joins the upper layer", async () => {
+    const { result, compiled } = await buildRecipes(['uses']);
+    const uses = result.outcomes.get('recipe:demo:uses')!;
+    expect(uses.status, uses.error?.message).toBe('built');
+    expect(await readFile(join(uses.path!, 'root/usr/share/uses/said'), 'utf8')).toBe('files\n');
+    // Its own tree holds only what it installed; the dependency's tree is its own node.
+    expect(existsSync(join(uses.path!, 'root/usr/bin/files'))).toBe(false);
+    expect(['built', 'cached']).toContain(result.outcomes.get('recipe:demo:files')!.status);
+    const node = (id: string) => compiled.nodes.find((n) => n.id === id)!;
+    expect(node('recipe:demo:uses').deps).toMatchObject({ 'build-root': 'build-root:demo:busybox', 'recipe-files': 'recipe:demo:files' });
+    expect(node('layer:demo').deps).toMatchObject({ 'tree:recipe:files': 'recipe:demo:files', 'tree:recipe:uses': 'recipe:demo:uses' });
+  }, 300_000);
+
+  it('graph and explain show the recipe node and its build root', async () => {
+    await buildRecipes(['files']);
+    const graph = await cli(['graph', 'demo', '--format', 'json', '--mirror', mirror.flag], project);
+    expect(graph.code, graph.stderr).toBe(0);
+    const nodes = JSON.parse(graph.stdout).nodes as { id: string; kind: string; status?: string }[];
+    expect(nodes.find((n) => n.id === 'recipe:demo:files')).toMatchObject({ kind: 'recipe' });
+    expect(nodes.find((n) => n.id === 'build-root:demo:busybox')).toMatchObject({ kind: 'rootfs' });
+    const text = await cli(['graph', 'demo', '--mirror', mirror.flag], project);
+    expect(text.stdout).toMatch(/recipe:demo:files/);
+    const why = await cli(['explain', 'demo', 'recipe:demo:files', '--mirror', mirror.flag], project);
+    expect(why.code, why.stderr).toBe(0);
+    expect(why.stdout + why.stderr).toMatch(/recipe:demo:files/);
+    // Change the recipe: explain names its file as the cause.
+    const file = join(project, 'recipes/files.rhai');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"hi\\n"', '"hello\\n"'));
+    const changed = await cli(['explain', 'demo', 'recipe:demo:files', '--mirror', mirror.flag], project);
+    expect(changed.stdout + changed.stderr).toContain('recipes/files.rhai');
+    await writeFile(file, RECIPES.files);
   }, 300_000);
 
   it('a syntax error names the file, line and column', async () => {
