@@ -7,9 +7,10 @@
 // kill at any moment leaves either no entry or a complete one. Several processes may share it:
 // both may build the same node; the second rename finds the tree already there and drops its own.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, utimesSync } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, readFileSync, utimesSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { ActionResult, Store, WorkDir } from './store.js';
 import { digestTree } from './tree-digest.js';
 import { processAlive } from '../util/process.js';
@@ -108,7 +109,7 @@ export class LocalStore implements Store {
       ms: meta.ms,
       builtAt: new Date().toISOString(),
     };
-    if (meta.log) await copyFile(meta.log, this.logPath(key)).catch(() => {});
+    if (meta.log) await copyLog(meta.log, this.logPath(key)).catch(() => {});
     await this.writeAction(result);
     await this.discard(work);
     return result;
@@ -121,3 +122,17 @@ export class LocalStore implements Store {
   }
 }
 
+/**
+ * Copies a node's log into the store, read to its end as it is then. Not copyFile: libuv's copy
+ * sends the size it saw at the start and spins forever when the file shrinks meanwhile, which is
+ * what happens when a second build of the same node (another process) rewrites out/logs/<id>.log.
+ */
+export async function copyLog(from: string, to: string): Promise<void> {
+  const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await pipeline(createReadStream(from), createWriteStream(tmp));
+    await rename(tmp, to);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}

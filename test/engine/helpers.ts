@@ -1,6 +1,6 @@
 // Shared helpers for the engine suites: throwaway projects, graphs of real shell processes, and
 // running the real `pipeline` command.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -45,9 +45,16 @@ export interface CliResult {
 
 export const PIPELINE = join(projectRoot(), 'bin', 'pipeline.js');
 
+/**
+ * `pipeline` as a child that dies with the test process (setpriv --pdeathsig): a test that times
+ * out must not leave a build running on the machine (one once spun for an hour after its test).
+ */
+const SETPRIV = execFileSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).trim(); // tests may clear PATH
+const WITH_PARENT = ['--pdeathsig', 'KILL', process.execPath, PIPELINE];
+
 export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [PIPELINE, ...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await exec(SETPRIV, [...WITH_PARENT, ...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -56,7 +63,7 @@ export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 }
 
 export function spawnCli(args: string[], cwd: string): ChildProcess {
-  return spawn(process.execPath, [PIPELINE, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(SETPRIV, [...WITH_PARENT, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function jsonEvents(stdout: string): Array<Record<string, unknown>> {

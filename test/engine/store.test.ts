@@ -1,11 +1,13 @@
 // The store's own promises: gc by least recent use, atomic publish, shared outputs, secrets
 // kept out of logs, job slots and weights.
-import { readFile, readdir, utimes } from 'node:fs/promises';
+import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { collectGarbage, parseSize } from '../../graph/cache-maintenance.js';
+import { LocalStore } from '../../graph/local-store.js';
 import { Session } from '../../graph/session.js';
 import { cli, shNode, tempProject } from './helpers.js';
 
@@ -89,6 +91,36 @@ describe('outputs', () => {
     const b = await session.key({ ...withKey, secrets: { key: '/b' } }, {});
     expect(a.key).toBe(b.key);
   });
+});
+
+describe('a node log rewritten while it is stored', () => {
+  it('publishing copies what is there and returns (two builds of one node rewrite one log)', async () => {
+    // libuv's copyFile spun forever when the log shrank mid-copy: a build on a shared cache hung.
+    const root = await tempProject();
+    const store = new LocalStore(join(root, 'cache'));
+    await store.open();
+    const log = join(root, 'node.log');
+    await writeFile(log, '');
+    // Another thread keeps cutting the log short, as a second build of the same node does.
+    const truncator = new Worker(
+      `const fs = require('fs'); const pause = new Int32Array(new SharedArrayBuffer(4));
+       for (;;) { fs.truncateSync(${JSON.stringify(log)}, 0); Atomics.wait(pause, 0, 0, 3); }`,
+      { eval: true },
+    );
+    try {
+      for (let i = 0; i < 20; i++) {
+        const work = await store.createWorkDir();
+        await writeFile(join(work.out, 'result'), `run ${i}\n`);
+        await writeFile(log, 'x'.repeat(32 << 20));
+        const result = await store.publish(`key${i}`, work, { id: 'n', kind: 'step', ms: 1, log });
+        // Whatever the log held while it was read (a cut may leave a hole of zeros), never more.
+        expect((await readFile(store.logPath(result.key))).length).toBeLessThanOrEqual(32 << 20);
+      }
+    } finally {
+      await truncator.terminate();
+    }
+    expect((await readdir(join(root, 'cache/logs'))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 30_000);
 });
 
 describe('scheduling', () => {
