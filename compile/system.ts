@@ -163,10 +163,10 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   });
   nodes.push(rootfs);
   const format = variant.root_image?.format ?? 'squashfs';
-  const image = (tree: string, id: string | undefined, file: string) =>
+  const image = (tree: string, id: string | undefined, file: string, weight?: number) =>
     format === 'erofs'
       ? erofsNode({ variant: name, rootfs: tree, id, file, level: variant.root_image?.level, sourceDateEpoch })
-      : squashfsNode({ variant: name, rootfs: tree, id, file, level: variant.root_image?.level, sourceDateEpoch });
+      : squashfsNode({ variant: name, rootfs: tree, id, file, level: variant.root_image?.level, sourceDateEpoch, weight });
   const rootImageFile = format === 'erofs' ? EROFS_FILE : SQUASHFS_FILE;
   const rootImage = image(rootfs.id, undefined, rootImageFile);
   nodes.push(rootImage);
@@ -176,7 +176,9 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   if (overlays[0] || trees.length > 0) {
     const layer = layerNode({ variant: name, base: rootfs.id, overlayDir: overlays[0], trees, sourceDateEpoch });
     nodes.push(overlays[0] ? { ...layer, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : layer);
-    upperImage = image(layer.id, `${rootImage.id}:upper`, upperImageFile);
+    // The upper layer is small (an overlay, recipe trees): one job slot, so a one-recipe rebuild
+    // does not wait for every slot to free up on its way to the ISO.
+    upperImage = image(layer.id, `${rootImage.id}:upper`, upperImageFile, 1);
     nodes.push(upperImage);
   }
 

@@ -231,6 +231,8 @@ export interface SquashfsNodeOptions extends StampsTime {
   id?: string;
   /** Image file name in the output (default filesystem.squashfs). */
   file?: string;
+  /** Job slots (default: every core, as mksquashfs uses them all on a large tree). */
+  weight?: number;
 }
 
 /** The root image as squashfs (zstd), from the rootfs tree and its manifest. */
@@ -253,7 +255,7 @@ export function squashfsNode(options: SquashfsNodeOptions): NodeSpec {
     params: { level, blockSize: '1M', compression: 'zstd', file },
     tools: ['mksquashfs'],
     env: epochEnv(options),
-    weight: availableParallelism(),
+    weight: options.weight ?? availableParallelism(),
     description: `${file} (zstd -${level}, 1 MiB blocks) of ${options.variant}`,
     async run(ctx) {
       const result = await buildSquashfs({

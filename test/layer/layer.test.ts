@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readlinkSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { digestTree } from '../../graph/tree-digest.js';
@@ -173,6 +173,9 @@ describe('the layer in the graph', () => {
     });
     expect(node(plain.nodes, 'rootfs:demo')!.files).toEqual([]);
     expect(node(plain.nodes, 'squashfs:demo:upper')!.deps).toEqual({ rootfs: 'layer:demo' });
+    // The base image takes every job slot (mksquashfs uses every core); the small upper one takes one.
+    expect(plain.nodes.find((n) => n.id === 'squashfs:demo:upper')!.weight).toBe(1);
+    expect(plain.nodes.find((n) => n.id === 'squashfs:demo')!.weight).toBe(availableParallelism());
     expect(node(plain.nodes, 'iso:demo')!.deps).toMatchObject({ 'root-image': 'squashfs:demo', 'upper-image': 'squashfs:demo:upper' });
     expect(plain.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs', '/live/overlayfs.squashfs']);
     expect(plain.artifacts).toContainEqual({ node: 'squashfs:demo:upper', from: 'overlayfs.squashfs', to: 'overlayfs.squashfs' });
