@@ -9,6 +9,7 @@ import type { EventSink, NodeStatus } from './events.js';
 import type { ToolIdentity } from './file-digests.js';
 import type { NodeSpec } from './node.js';
 import { NodeLog } from './node-log.js';
+import { OutputDigests } from './output-digests.js';
 import { fileNameFor } from './records.js';
 import { createRunContext } from './run-context.js';
 import { WeightedSemaphore } from './semaphore.js';
@@ -133,6 +134,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
     emit({ event: 'start', id: node.id, kind: node.kind, key, at: runStart });
     const log = new NodeLog(join(session.logDir, fileNameFor(node.id) + '.log'), node.secrets ?? {});
     const work = await session.store.createWorkDir();
+    const digests = new OutputDigests(work.out);
     try {
       await log.open(`# ${node.id} (${node.kind} v${node.version}) key ${key} at ${new Date().toISOString()}`);
       const ctx = createRunContext({
@@ -147,12 +149,13 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
         env: material.env,
         log,
         signal,
+        digests,
       });
       await raceAbort(node.run(ctx), signal);
       const ms = since() - runStart;
       log.line(`# done in ${ms} ms`);
       await log.close();
-      const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path });
+      const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path, digests });
       await session.records.note(node.id, { key, material, depIds, at: result.builtAt, how: 'built' });
       return finish({ status: 'built', key, output: result.output, path: session.store.outputPath(result.output), ms }, { log: log.path });
     } catch (err) {

@@ -11,7 +11,7 @@ import { createReadStream, createWriteStream, existsSync, readFileSync, utimesSy
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ActionResult, Store, WorkDir } from './store.js';
+import type { ActionResult, PublishMeta, Store, WorkDir } from './store.js';
 import { digestTree } from './tree-digest.js';
 import { processAlive } from '../util/process.js';
 
@@ -89,8 +89,8 @@ export class LocalStore implements Store {
     await rm(join(work.out, '..'), { recursive: true, force: true });
   }
 
-  async publish(key: string, work: WorkDir, meta: { id: string; kind: string; ms: number; log?: string }): Promise<ActionResult> {
-    const tree = await digestTree(work.out);
+  async publish(key: string, work: WorkDir, meta: PublishMeta): Promise<ActionResult> {
+    const tree = await digestTree(work.out, meta.digests);
     const target = this.outputPath(tree.digest);
     try {
       await rename(work.out, target);

@@ -118,4 +118,9 @@ export interface RunContext {
   exec(tool: string, args: string[], options?: ExecOptions): Promise<ExecResult>;
   /** A line in the node's log. */
   log(line: string): void;
+  /**
+   * SHA-256 of a file (streamed). A file of the node's own output hashed this way is not read
+   * again when the output is stored, unless it changed since.
+   */
+  sha256File(path: string): Promise<string>;
 }

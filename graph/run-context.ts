@@ -7,6 +7,7 @@ import { shellQuote } from '../util/shell-quote.js';
 import type { ExecOptions, ExecResult, Json, NodeSpec, RunContext } from './node.js';
 import type { HostFileIdentity } from './host-files.js';
 import type { NodeLog } from './node-log.js';
+import type { OutputDigests } from './output-digests.js';
 import { resolveDeclared, type FileRoots, type ToolIdentity } from './file-digests.js';
 
 export interface RunContextInputs {
@@ -23,6 +24,8 @@ export interface RunContextInputs {
   env: Record<string, string | null>;
   log: NodeLog;
   signal: AbortSignal;
+  /** Where ctx.sha256File remembers digests of output files, for the store. */
+  digests: OutputDigests;
 }
 
 export function createRunContext(inputs: RunContextInputs): RunContext {
@@ -69,6 +72,9 @@ export function createRunContext(inputs: RunContextInputs): RunContext {
     },
     log(line) {
       log.line(line);
+    },
+    sha256File(path) {
+      return inputs.digests.sha256File(path);
     },
   };
 }

@@ -1,5 +1,6 @@
 // The store: where results of past runs live. The engine talks to this interface only, so a
 // remote cache joins as one more implementation (or a layer over the local one).
+import type { OutputDigests } from './output-digests.js';
 
 export interface ActionResult {
   /** The node key this result answers. */
@@ -41,7 +42,17 @@ export interface Store {
    * Moves a finished output into the store and records `key -> output`, atomically: a crash at
    * any point leaves either no entry or a complete one. `log` is the run's log file, kept with it.
    */
-  publish(key: string, work: WorkDir, meta: { id: string; kind: string; ms: number; log?: string }): Promise<ActionResult>;
+  publish(key: string, work: WorkDir, meta: PublishMeta): Promise<ActionResult>;
   /** Where the stored log of a key's run is, if kept. */
   logPath(key: string): string;
+}
+
+export interface PublishMeta {
+  id: string;
+  kind: string;
+  ms: number;
+  /** The run's log file, kept with the entry. */
+  log?: string;
+  /** Digests the node computed of its own output files (not read again when unchanged). */
+  digests?: OutputDigests;
 }

@@ -7,6 +7,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { sha256, sha256File } from './hash.js';
+import type { OutputDigests } from './output-digests.js';
 
 export interface TreeSummary {
   digest: string;
@@ -20,9 +21,10 @@ type Entry = [path: string, type: string, mode: number, size: number, content: s
 // Hash a few files at once: overlaps I/O without letting memory grow with the tree.
 const hashLimit = pLimit(4);
 
-export async function digestTree(dir: string): Promise<TreeSummary> {
+/** `known`: digests the node that wrote the tree already computed (checked against the file's stat). */
+export async function digestTree(dir: string, known?: OutputDigests): Promise<TreeSummary> {
   const entries: Entry[] = [];
-  await walk(dir, '', entries);
+  await walk(dir, '', entries, known);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   let size = 0;
   let files = 0;
@@ -37,7 +39,7 @@ export async function digestTree(dir: string): Promise<TreeSummary> {
   return { digest: sha256(lines.join('\n')), size, files };
 }
 
-async function walk(abs: string, rel: string, out: Entry[]): Promise<void> {
+async function walk(abs: string, rel: string, out: Entry[], known: OutputDigests | undefined): Promise<void> {
   const names = await readdir(abs);
   await Promise.all(
     names.map(async (name) => {
@@ -47,11 +49,12 @@ async function walk(abs: string, rel: string, out: Entry[]): Promise<void> {
       const mode = st.mode & 0o7777;
       if (st.isDirectory()) {
         out.push([childRel, 'dir', mode, 0, '']);
-        await walk(childAbs, childRel, out);
+        await walk(childAbs, childRel, out, known);
       } else if (st.isSymbolicLink()) {
         out.push([childRel, 'symlink', 0, 0, await readlink(childAbs)]);
       } else if (st.isFile()) {
-        out.push([childRel, 'file', mode, st.size, await hashLimit(() => sha256File(childAbs))]);
+        const content = (await known?.lookup(childRel, childAbs)) ?? (await hashLimit(() => sha256File(childAbs)));
+        out.push([childRel, 'file', mode, st.size, content]);
       } else {
         const type = st.isFIFO() ? 'fifo' : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
         out.push([childRel, type, mode, 0, String(st.rdev)]);

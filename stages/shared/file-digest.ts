@@ -13,8 +13,8 @@ export async function hashFileInto(hash: Hash, path: string): Promise<void> {
 export { sha256File };
 
 /** Writes `<file>.sha256` in sha256sum's format (`<hex>  <name>`), checkable with `sha256sum -c`. */
-export async function writeSha256File(file: string): Promise<string> {
-  const digest = await sha256File(file);
+export async function writeSha256File(file: string, hash: (path: string) => Promise<string> = sha256File): Promise<string> {
+  const digest = await hash(file);
   await writeFile(`${file}.sha256`, `${digest}  ${basename(file)}\n`);
   return digest;
 }

@@ -11,6 +11,8 @@ export interface Runner {
   /** Absolute path of a host tool. */
   tool(name: string): string;
   log(line: string): void;
+  /** SHA-256 of a file; the engine's remembers digests of output files so the store need not reread them. */
+  sha256File?(path: string): Promise<string>;
   readonly signal?: AbortSignal;
   /** Environment the tools get (the engine's hermetic environment for a node). */
   readonly env?: Readonly<Record<string, string>>;

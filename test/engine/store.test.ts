@@ -1,6 +1,6 @@
 // The store's own promises: gc by least recent use, atomic publish, shared outputs, secrets
 // kept out of logs, job slots and weights.
-import { readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { build } from '../../graph/build.js';
 import type { NodeSpec } from '../../graph/node.js';
 import { collectGarbage, parseSize } from '../../graph/cache-maintenance.js';
 import { LocalStore } from '../../graph/local-store.js';
+import { OutputDigests } from '../../graph/output-digests.js';
+import { sha256 } from '../../graph/hash.js';
 import { Session } from '../../graph/session.js';
 import { cli, shNode, tempProject } from './helpers.js';
 
@@ -52,6 +54,52 @@ describe('outputs', () => {
     const r = await build(session, [shNode('x', 'echo same > "$OUT/f"'), shNode('y', 'echo  same > "$OUT/f"')]);
     expect(r.outcomes.get('x')!.output).toBe(r.outcomes.get('y')!.output);
     expect((await readdir(join(session.cacheDir, 'cas'))).length).toBe(1);
+  });
+
+  it("a file the node hashed itself is stored under that digest, and under its new one if it changed after", async () => {
+    const root = await tempProject();
+    const session = await Session.open({ root });
+    const first = Buffer.alloc(1 << 20, 'a');
+    const second = Buffer.alloc(1 << 20, 'b');
+    const writer = (id: string, hashThenChange: boolean): NodeSpec => ({
+      id,
+      kind: 'writer',
+      version: 1,
+      params: { id },
+      async run(ctx) {
+        const file = join(ctx.out, 'image');
+        await writeFile(file, first);
+        expect(await ctx.sha256File(file)).toBe(sha256(first));
+        if (hashThenChange) {
+          // Same size, same mtime: only the ctime tells.
+          const { atime, mtime } = await stat(file);
+          await writeFile(file, second);
+          await utimes(file, atime, mtime);
+        }
+      },
+    });
+    const plain = (id: string, bytes: Buffer): NodeSpec => ({ id, kind: 'writer', version: 1, params: { id }, run: (ctx) => writeFile(join(ctx.out, 'image'), bytes) });
+    const r = await build(session, [writer('hashed', false), writer('changed', true), plain('first', first), plain('second', second)]);
+    expect(r.ok).toBe(true);
+    expect(r.outcomes.get('hashed')!.output).toBe(r.outcomes.get('first')!.output);
+    expect(r.outcomes.get('changed')!.output).toBe(r.outcomes.get('second')!.output);
+  });
+
+  it('remembers a digest only for files of the output, and only while they are as they were', async () => {
+    const root = await tempProject();
+    const out = join(root, 'out-dir');
+    await mkdir(out);
+    const inside = join(out, 'f');
+    const outside = join(root, 'g');
+    await writeFile(inside, 'one');
+    await writeFile(outside, 'one');
+    const digests = new OutputDigests(out);
+    expect(await digests.sha256File(inside)).toBe(sha256('one'));
+    expect(await digests.sha256File(outside)).toBe(sha256('one'));
+    expect(await digests.lookup('f', inside)).toBe(sha256('one'));
+    expect(await digests.lookup('../g', outside)).toBeUndefined();
+    await writeFile(inside, 'two');
+    expect(await digests.lookup('f', inside)).toBeUndefined();
   });
 
   it('a failed node leaves no cache entry and no work area', async () => {
