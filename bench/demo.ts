@@ -51,7 +51,15 @@ async function toolTimes(logDir: string): Promise<Record<string, number>> {
 export async function benchDemo(repeats = 3): Promise<object> {
   const mirror = await ensureDemoMirror();
   const project = await demoProject('pipeline-bench-demo-');
-  const flag = ['--mirror', `demo=${mirror.root}`];
+  try {
+    return await measureDemo(project, mirror.root, repeats);
+  } finally {
+    await rm(project, { recursive: true, force: true });
+  }
+}
+
+async function measureDemo(project: string, mirrorRoot: string, repeats: number): Promise<object> {
+  const flag = ['--mirror', `demo=${mirrorRoot}`];
   await timedCli(['lock', 'demo', ...flag], project);
 
   // Cold builds, each with a fresh cache and log directory.
@@ -82,7 +90,7 @@ export async function benchDemo(repeats = 3): Promise<object> {
     rebuilt = builtIds(result.stdout);
   }
 
-  const handVsNode = await imageNodesAgainstHand(project, mirror.root, repeats + 2);
+  const handVsNode = await imageNodesAgainstHand(project, mirrorRoot, repeats + 2);
   const result = {
     repeats,
     coldBuildMs: round(median(cold)),
