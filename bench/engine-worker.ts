@@ -78,7 +78,19 @@ async function main() {
     if (o.status === 'cached') cached++;
   }
   if (!result.ok) throw new Error('benchmark build failed');
-  process.stdout.write(JSON.stringify({ ms, built, cached, maxRssMiB: process.resourceUsage().maxRSS / 1024 }) + '\n');
+  process.stdout.write(JSON.stringify({ ms, built, cached, maxRssMiB: await peakRssMiB() }) + '\n');
+}
+
+/**
+ * This process's peak resident memory: VmHWM, which starts afresh at exec. getrusage's maxrss
+ * does not: it keeps the high-water mark of the forked copy of the parent, so a bench process
+ * that had grown (another benchmark before this one) showed as this process's peak.
+ */
+async function peakRssMiB(): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const kib = /^VmHWM:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'));
+  if (!kib) throw new Error('no VmHWM in /proc/self/status');
+  return Number(kib[1]) / 1024;
 }
 
 if (process.argv[1]?.endsWith('engine-worker.js')) await main();
