@@ -7,12 +7,12 @@
 // kill at any moment leaves either no entry or a complete one. Several processes may share it:
 // both may build the same node; the second rename finds the tree already there and drops its own.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, readFileSync, utimesSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, utimesSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { ActionResult, PublishMeta, Store, WorkDir } from './store.js';
 import { digestTree } from './tree-digest.js';
+import { pipeToFile } from '../util/file-stream.js';
 import { processAlive } from '../util/process.js';
 
 export class LocalStore implements Store {
@@ -129,10 +129,9 @@ export class LocalStore implements Store {
  */
 export async function copyLog(from: string, to: string): Promise<void> {
   const tmp = `${to}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await pipeline(createReadStream(from), createWriteStream(tmp));
-    await rename(tmp, to);
-  } finally {
+  await pipeToFile(tmp, createReadStream(from));
+  await rename(tmp, to).catch(async (err: unknown) => {
     await rm(tmp, { force: true });
-  }
+    throw err;
+  });
 }

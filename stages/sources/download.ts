@@ -7,14 +7,14 @@
 // cut short before its Content-Length. A complete answer that is wrong (a 404, a file of another
 // size than the index declares, from a server or a file mirror) is final: asking again gets the
 // same bytes, and retrying it only hides the problem behind seconds of backoff.
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { pipeToFile } from '../../util/file-stream.js';
 
 export class DownloadError extends Error {
   override name = 'DownloadError';
@@ -87,7 +87,7 @@ async function attemptDownload(location: string, dest: string, options: Download
     },
   });
   try {
-    await pipeline(source, counter, createWriteStream(temp), { signal: options.signal });
+    await pipeToFile(temp, source, [counter], options.signal);
     // The transfer completed (a body cut short of its Content-Length fails the pipeline above,
     // as a transport error): a size that still differs is the file's, and final.
     if (options.exactSize && limit !== undefined && received !== limit) {
