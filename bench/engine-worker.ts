@@ -1,7 +1,7 @@
 // One measured engine run in a fresh process (so peak memory is this run's alone):
 //   node dist/bench/engine-worker.js <project> <cold|noop|leaf|big> [leaf-index]
 // Prints {ms, built, cached, maxRssMiB} as JSON.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from '../graph/build.js';
 import type { NodeSpec } from '../graph/node.js';
@@ -22,7 +22,6 @@ export function syntheticGraph(): NodeSpec[] {
       version: 1,
       files: [`inputs/${i}.txt`],
       async run(ctx) {
-        const { readFile } = await import('node:fs/promises');
         await writeFile(join(ctx.out, 'v'), (await readFile(ctx.file(`inputs/${i}.txt`), 'utf8')).toUpperCase());
       },
     });
@@ -87,7 +86,6 @@ async function main() {
  * that had grown (another benchmark before this one) showed as this process's peak.
  */
 async function peakRssMiB(): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
   const kib = /^VmHWM:\s+(\d+) kB$/m.exec(await readFile('/proc/self/status', 'utf8'));
   if (!kib) throw new Error('no VmHWM in /proc/self/status');
   return Number(kib[1]) / 1024;

@@ -55,7 +55,7 @@ function parseAndCheck100(text: string): number {
  * A copy of the demo mirror in `dir` whose linux-lts keeps every module of the Debian kernel,
  * re-indexed and signed like the original. Returns the package's installed size.
  */
-export async function largeMirror(dir: string): Promise<{ root: string; kernelInstalledBytes: number }> {
+async function largeMirror(dir: string): Promise<{ root: string; kernelInstalledBytes: number }> {
   const mirror = await ensureDemoMirror();
   const root = join(dir, 'alpine');
   await cp(mirror.root, root, { recursive: true });

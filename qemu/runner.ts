@@ -8,6 +8,7 @@ import type { ResultPromise, execa as Execa } from 'execa';
 import { detectAccelerator, type Accelerator } from './accel.js';
 import { writableVarsCopy } from './firmware.js';
 import { buildQemuArgs, type QemuConfig } from './qemu-config.js';
+import { diesWithParent } from '../util/process.js';
 import { shellQuote } from '../util/shell-quote.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
@@ -73,7 +74,7 @@ export class QemuInstance {
     this.startedAt = performance.now();
     const setpriv = options.setpriv ?? SETPRIV_BINARY;
     // setpriv execs QEMU in place: same pid, so stop() and the pid still mean QEMU itself.
-    const [command, argv] = setpriv === false ? [binary, args] : [setpriv, ['--pdeathsig', 'KILL', binary, ...args]];
+    const [command, argv] = setpriv === false ? [binary, args] : diesWithParent(setpriv, binary, args);
     this.child = execa(command, argv, {
       stdin: 'pipe',
       stdout: 'pipe',

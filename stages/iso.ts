@@ -192,8 +192,7 @@ export async function buildIso(options: BuildIsoOptions): Promise<IsoResult> {
     // xorriso also reads SOURCE_DATE_EPOCH; the explicit options above win, the value agrees.
     await options.runner.exec('xorriso', args, { env: { SOURCE_DATE_EPOCH: String(epoch) } });
     // Through the runner: in a node, the store then takes this digest instead of reading the ISO again.
-    const runner = options.runner;
-    const sha256 = await writeSha256File(options.output, runner.sha256File ? (path) => runner.sha256File!(path) : undefined);
+    const sha256 = await writeSha256File(options.output, options.runner.sha256File?.bind(options.runner));
     return { iso: options.output, sha256, bytes: (await stat(options.output)).size, grafts, append, rootImageType: type, ...(upperType ? { upperImageType: upperType } : {}) };
   } catch (err) {
     await rm(options.output, { force: true });

@@ -1,12 +1,14 @@
 // Shared helpers for the engine suites: throwaway projects, graphs of real shell processes, and
 // running the real `pipeline` command.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { NodeSpec } from '../../graph/node.js';
 import { projectRoot } from '../../fixtures/paths.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
+import { diesWithParent } from '../../util/process.js';
 
 const exec = promisify(execFile);
 
@@ -49,12 +51,12 @@ export const PIPELINE = join(projectRoot(), 'bin', 'pipeline.js');
  * `pipeline` as a child that dies with the test process (setpriv --pdeathsig): a test that times
  * out must not leave a build running on the machine (one once spun for an hour after its test).
  */
-const SETPRIV = execFileSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).trim(); // tests may clear PATH
-const WITH_PARENT = ['--pdeathsig', 'KILL', process.execPath, PIPELINE];
+const SETPRIV = hostRunner().tool('setpriv'); // absolute: some tests run pipeline with an empty PATH
+const pipelineCommand = (args: string[]) => diesWithParent(SETPRIV, process.execPath, [PIPELINE, ...args]);
 
 export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await exec(SETPRIV, [...WITH_PARENT, ...args], { cwd, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await exec(...pipelineCommand(args), { cwd, env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -63,7 +65,7 @@ export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 }
 
 export function spawnCli(args: string[], cwd: string): ChildProcess {
-  return spawn(SETPRIV, [...WITH_PARENT, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(...pipelineCommand(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function jsonEvents(stdout: string): Array<Record<string, unknown>> {

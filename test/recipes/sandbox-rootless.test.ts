@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { build as esbuild } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../fixtures/paths.js';
+import { hostRunner } from '../../stages/shared/host-runner.js';
 
 const run = promisify(execFile);
 const NOBODY = 65534;
@@ -17,9 +18,6 @@ let base: string;
 /** Directories made traversable for 'nobody', with the mode to restore. */
 const opened: { dir: string; mode: number }[] = [];
 
-async function which(name: string): Promise<string> {
-  return (await run('sh', ['-c', `command -v ${name}`])).stdout.trim();
-}
 
 beforeAll(async () => {
   base = await mkdtemp(join(tmpdir(), 'pipeline-rootless-'));
@@ -45,7 +43,8 @@ beforeAll(async () => {
     outfile: join(base, 'sandbox.mjs'),
     logLevel: 'silent',
   });
-  const tools = { unshare: await which('unshare'), sh: '/bin/sh', mount: await which('mount'), chroot: await which('chroot') };
+  const host = hostRunner();
+  const tools = { unshare: host.tool('unshare'), sh: '/bin/sh', mount: host.tool('mount'), chroot: host.tool('chroot') };
   await writeFile(
     join(base, 'main.mjs'),
     `import { prepareSandbox, sandboxEnv, sandboxShell, writesOutsideSandboxDirs } from './sandbox.mjs';
