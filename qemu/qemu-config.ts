@@ -69,7 +69,9 @@ export function buildQemuArgs(config: QemuConfig, facts: QemuRunFacts): string[]
   const args: string[] = [];
   args.push('-machine', machineOption(config));
   args.push('-accel', facts.accel);
-  if (facts.accel === 'kvm') args.push('-cpu', 'host');
+  // TCG's default CPU (qemu64) lacks even x86-64-v2; EL10 userlands are built for x86-64-v3 and
+  // die with an illegal instruction without `max` (everything TCG emulates).
+  args.push('-cpu', facts.accel === 'kvm' ? 'host' : 'max');
   args.push('-m', String(config.memoryMiB), '-smp', String(config.cpus ?? 1));
   // No default devices (NIC, VGA, monitor, floppy), no display, no user config file; the guest's
   // reset ends QEMU instead of rebooting it (the enrollment boot relies on that).

@@ -22,7 +22,7 @@ const firmware: FirmwareSet = {
   seabios: { role: 'seabios', fileName: 'bios-256k.bin', path: '/fw/bios-256k.bin', sha256: 'd' },
 };
 const facts = { accel: 'tcg' as const, varsPath: '/run/efivars.fd' };
-const COMMON = ['-accel', 'tcg', '-m', '1024', '-smp', '1', '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-serial', 'stdio'];
+const COMMON = ['-accel', 'tcg', '-cpu', 'max', '-m', '1024', '-smp', '1', '-nodefaults', '-no-user-config', '-nographic', '-no-reboot', '-serial', 'stdio'];
 const OVMF = ['-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/OVMF_CODE_4M.fd', '-drive', 'if=pflash,format=raw,unit=1,file=/run/efivars.fd'];
 const SECURE_OVMF = [
   '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=/fw/OVMF_CODE_4M.secboot.fd',
@@ -64,7 +64,7 @@ describe('scenario command lines', () => {
     const plan = secureBootEnrollScenario({ enrollmentDisk: '/img/enroll.img', firmware });
     expect(plan.qemu.firmware).toMatchObject({ varsTemplate: '/fw/OVMF_VARS_4M.fd', secureBoot: true });
     expect(buildQemuArgs(plan.qemu, facts)).toEqual([
-      '-machine', 'q35,smm=on', '-accel', 'tcg', '-m', '256', '-smp', '1', ...COMMON.slice(6), ...SECURE_OVMF,
+      '-machine', 'q35,smm=on', '-accel', 'tcg', '-cpu', 'max', '-m', '256', '-smp', '1', ...COMMON.slice(8), ...SECURE_OVMF,
       '-drive', 'if=virtio,format=raw,readonly=on,file=/img/enroll.img',
     ]);
     expect(plan.steps.map((s) => s.kind)).toEqual(['expect', 'exit']);
@@ -111,6 +111,10 @@ describe('command line details', () => {
 
   it('uses KVM with the host CPU when told to', () => {
     expect(buildQemuArgs(base, { accel: 'kvm' }).slice(0, 6)).toEqual(['-machine', 'q35', '-accel', 'kvm', '-cpu', 'host']);
+  });
+
+  it('gives TCG every CPU feature it emulates, so an x86-64-v3 userland (EL10) runs', () => {
+    expect(buildQemuArgs(base, { accel: 'tcg' }).slice(0, 6)).toEqual(['-machine', 'q35', '-accel', 'tcg', '-cpu', 'max']);
   });
 
   it('escapes commas in file names inside option lists', () => {
