@@ -104,9 +104,9 @@ export async function runTarget(request: RunRequest): Promise<RunOutcome> {
   });
 
   try {
-    if (compiled.alpine && !compiled.alpine.lock) {
+    if (compiled.packages && !compiled.packages.lock) {
       // A build that locks first checks every node's inputs (keys, firmware) before it locks.
-      const locked = await lockPhase(session, graph, compiled.alpine, { ...options([], 'resolve packages'), checkAll: !request.lockOnly });
+      const locked = await lockPhase(session, graph, compiled.packages, { ...options([], 'resolve packages'), checkAll: !request.lockOnly });
       result = locked.result;
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
       if (locked.lock) {

@@ -5,27 +5,20 @@
 import { relative } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { apkIndexNode } from '../stages/sources/apk/index-file.js';
-import { compareLockRequests, describeLockDifference, lockMatches, type ApkLock } from '../stages/sources/apk/lock.js';
+import { compareLockRequests, describeLockDifference, lockMatches, parseLock, type ApkLock } from '../stages/sources/apk/lock.js';
 import { apkFetchNode, apkUnpackNode } from '../stages/sources/apk/package.js';
 import { apkResolveNode, apkResolveNodeId } from '../stages/sources/apk/resolve-node.js';
 import { locate, mirrorLocation } from './config.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
 import type { Repository, Variant } from './variant.js';
+import { installOrder, type PackageSource } from './package-source.js';
 import { recipeBuildPackages } from './recipes.js';
+import { isRpmLock } from '../stages/sources/rpm/lock.js';
 
-export interface AlpineSource {
-  nodes: NodeSpec[];
-  /** The resolve node: it stands for the package nodes while there is no lock. */
-  resolveId: string;
+export interface AlpineSource extends PackageSource {
+  format: 'apk';
   lock?: ApkLock;
-  lockFile: string;
-  /** Node id of a package's unpacked tree (the resolve node while unlocked); undefined if the lock lacks it. */
-  packageNode(name: string): string | undefined;
-  /** Node id of a locked package's download. */
-  fetchNode(name: string): string;
-  /** Locked package names, dependencies before the packages that need them (empty while unlocked). */
-  installOrder(): string[];
 }
 
 /** `mirror://<mirror>/<path>/<arch>`: a repository named independently of who serves it. */
@@ -71,7 +64,7 @@ export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineS
   nodes.push(resolve);
 
   const lockFile = inputs.lockFile;
-  const lock = inputs.lock && lockFits(inputs, inputs.lock, repositories.map((r) => r.name), problems) ? inputs.lock : undefined;
+  const lock = inputs.lock && !isRpmLock(inputs.lock) && lockFits(inputs, inputs.lock, repositories.map((r) => r.name), problems) ? inputs.lock : undefined;
 
   const unpackIds = new Map<string, string>();
   const fetchIds = new Map<string, string>();
@@ -86,10 +79,13 @@ export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineS
   }
 
   return {
+    format: 'apk',
     nodes,
     resolveId: resolve.id,
+    resolutionIds: [...repositories.map((r) => r.indexNode), resolve.id],
     lock,
     lockFile,
+    parseLock,
     packageNode(name) {
       return lock ? unpackIds.get(name) : resolve.id;
     },
@@ -121,23 +117,6 @@ function lockFits(inputs: CompileInputs, lock: ApkLock, repositories: string[], 
     if (!repositories.includes(repo.name)) problems.add(`${display} names repository '${repo.name}', which the variant no longer lists; ${relock}`);
   }
   return problems.count === before;
-}
-
-/**
- * Dependencies first (Kahn's algorithm, ties by name, so the order is deterministic); a
- * dependency cycle, which apk allows, is entered at its alphabetically first package.
- */
-export function installOrder(lock: ApkLock): string[] {
-  const waiting = new Map(lock.packages.map((p) => [p.name, new Set(p.depends)]));
-  const order: string[] = [];
-  while (waiting.size > 0) {
-    const ready = [...waiting.entries()].filter(([, deps]) => deps.size === 0).map(([name]) => name).sort();
-    const next = ready[0] ?? [...waiting.keys()].sort()[0];
-    order.push(next);
-    waiting.delete(next);
-    for (const deps of waiting.values()) deps.delete(next);
-  }
-  return order;
 }
 
 export { apkResolveNodeId };

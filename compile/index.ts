@@ -7,7 +7,9 @@ import { ConfigError } from '../graph/errors.js';
 import type { NodeSpec } from '../graph/node.js';
 import { stepId, stepNode } from '../stages/step.js';
 import { closest } from '../util/did-you-mean.js';
-import { alpineSource, type AlpineSource } from './alpine.js';
+import { alpineSource } from './alpine.js';
+import type { PackageSource } from './package-source.js';
+import { rpmSource } from './rpm.js';
 import type { CompileInputs } from './load.js';
 import { Problems } from './problems.js';
 import { checkSystemVariant, systemGraph, type SystemGraph, type SystemGraphOptions } from './system.js';
@@ -39,7 +41,8 @@ export interface CompiledTarget {
   buildTargets: string[];
   /** The boot-test nodes (when compiled with tests). */
   testTargets: string[];
-  alpine?: AlpineSource;
+  /** The variant's package source (Alpine or RPM), when it builds a system. */
+  packages?: PackageSource;
   system?: SystemGraph;
 }
 
@@ -57,14 +60,14 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
   checkMirrorFlags(inputs, problems);
   const nodes: NodeSpec[] = [];
   const artifacts: Artifact[] = [];
-  let alpine: AlpineSource | undefined;
+  let packages: PackageSource | undefined;
   let system: SystemGraph | undefined;
   let tests: NodeSpec[] = [];
 
   if (variant.packages && checkSystemVariant(loaded, problems)) {
-    alpine = alpineSource(inputs, problems);
-    system = systemGraph(inputs, alpine, problems, { layers: options.layers });
-    nodes.push(...alpine.nodes, ...system.nodes);
+    packages = variant.rpm ? rpmSource(inputs, problems) : alpineSource(inputs, problems);
+    system = systemGraph(inputs, packages, problems, { layers: options.layers });
+    nodes.push(...packages.nodes, ...system.nodes);
     artifacts.push(...system.artifacts);
     if (options.tests) tests = testGraph(inputs, system, problems, options.tests === true ? undefined : options.tests);
   }
@@ -81,7 +84,7 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
 
   // With a lock, the indexes and the resolver are not part of a build: a locked build downloads
   // no index. (They stay in the graph, for `graph`, `explain` and `lock`.)
-  const resolution = alpine?.lock ? new Set(alpine.nodes.filter((n) => n.kind === 'apk-index' || n.kind === 'apk-resolve').map((n) => n.id)) : new Set<string>();
+  const resolution = new Set(packages?.lock ? packages.resolutionIds : []);
   return {
     inputs,
     loaded,
@@ -89,7 +92,7 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
     artifacts,
     buildTargets: nodes.map((n) => n.id).filter((id) => !resolution.has(id)),
     testTargets: tests.map((n) => n.id),
-    alpine,
+    packages,
     system,
   };
 }
@@ -97,7 +100,8 @@ async function compile(inputs: CompileInputs, options: CompileOptions, problems:
 /** A --mirror for a mirror the variant does not use is a typo, not something to ignore. */
 function checkMirrorFlags(inputs: CompileInputs, problems: Problems): void {
   const { variant } = inputs.loaded;
-  const used = [...new Set([...(variant.alpine?.repositories ?? []).map((r) => r.mirror), ...Object.keys(variant.mirrors ?? {})])].sort();
+  const repositories = [...(variant.alpine?.repositories ?? []), ...(variant.rpm?.repositories ?? [])];
+  const used = [...new Set([...repositories.map((r) => r.mirror), ...Object.keys(variant.mirrors ?? {})])].sort();
   for (const [name, origin] of Object.entries(inputs.config.mirrorOrigins)) {
     if (origin !== '--mirror' || used.includes(name)) continue;
     const near = closest(name, used);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../graph/errors.js';
 import { lockFilePath, LockFileError, parseLock, type ApkLock } from '../stages/sources/apk/lock.js';
+import { parseRpmLock, type RpmLock } from '../stages/sources/rpm/lock.js';
 import { loadRecipe, RecipeError, type Recipe } from '../recipe/load.js';
 import { readReleasesLock, type LockedRelease } from '../recipe/releases.js';
 import { loadBuildConfig, type BuildConfig } from './config.js';
@@ -14,8 +15,8 @@ import { loadVariant, type LoadedVariant } from './variant.js';
 export interface CompileInputs {
   loaded: LoadedVariant;
   config: BuildConfig;
-  /** The package lock, when there is one and it is to be used. */
-  lock?: ApkLock;
+  /** The package lock, when there is one and it is to be used (its format is the variant's source's). */
+  lock?: ApkLock | RpmLock;
   /** Where the variant's lock lives (absolute), whether or not it exists. */
   lockFile: string;
   /** `variants/overlays/<name>` when the project has it (used when the variant names no overlays). */
@@ -47,11 +48,13 @@ export async function loadCompileInputs(target: string, options: LoadOptions = {
   const config = await loadBuildConfig({ root: loaded.root, file: options.configFile, mirrorFlags: options.mirrorFlags, env });
   const name = loaded.variant.name;
   const lockFile = lockFilePath(loaded.root, name);
-  let lock: ApkLock | undefined;
+  let lock: ApkLock | RpmLock | undefined;
   if ((options.lock ?? 'use') === 'use' && loaded.variant.packages && existsSync(lockFile)) {
     try {
       // Named relative to the project in messages: no machine's path in an error.
-      lock = parseLock(await readFile(lockFile, 'utf8'), relative(loaded.root, lockFile));
+      const text = await readFile(lockFile, 'utf8');
+      const display = relative(loaded.root, lockFile);
+      lock = loaded.variant.rpm ? parseRpmLock(text, display) : parseLock(text, display);
     } catch (err) {
       if (!(err instanceof LockFileError)) throw err;
       throw new ConfigError(err.message);
@@ -78,7 +81,7 @@ export async function loadCompileInputs(target: string, options: LoadOptions = {
 }
 
 /** The same inputs with a lock just written (the second round of a build that had none). */
-export function withLock(inputs: CompileInputs, lock: ApkLock): CompileInputs {
+export function withLock(inputs: CompileInputs, lock: ApkLock | RpmLock): CompileInputs {
   return { ...inputs, lock };
 }
 

@@ -10,9 +10,9 @@ import { recipeNode, recipeNodeId, type RecipeReleaseInput, type RecipeSourceInp
 import { rootfsNode } from '../stages/rootfs.js';
 import { sourceNode, sourceNodeId } from '../stages/source.js';
 import { MIRROR_SCHEME, locate } from './config.js';
-import type { AlpineSource } from './alpine.js';
 import { mirrorTable } from './alpine.js';
 import type { CompileInputs } from './load.js';
+import type { PackageSource } from './package-source.js';
 import type { Problems } from './problems.js';
 
 /** What every build root has besides the recipe's build_deps: a shell and its applets. */
@@ -69,8 +69,8 @@ export function recipeBuildPackages(inputs: CompileInputs): string[] {
 }
 
 /** Locked package names reachable from `roots` by the lock's dependencies. */
-export function lockClosure(alpine: AlpineSource, roots: string[]): string[] {
-  const byName = new Map((alpine.lock?.packages ?? []).map((p) => [p.name, p]));
+export function lockClosure(packageSource: PackageSource, roots: string[]): string[] {
+  const byName = new Map((packageSource.lock?.packages ?? []).map((p) => [p.name, p]));
   const seen = new Set<string>();
   const pending = [...roots];
   while (pending.length) {
@@ -82,7 +82,7 @@ export function lockClosure(alpine: AlpineSource, roots: string[]): string[] {
   return [...seen];
 }
 
-export function recipeGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems): RecipeGraph {
+export function recipeGraph(inputs: CompileInputs, packageSource: PackageSource, problems: Problems): RecipeGraph {
   const { variant } = inputs.loaded;
   const name = variant.name;
   const mirrors = mirrorTable(variant, inputs.config);
@@ -112,9 +112,9 @@ export function recipeGraph(inputs: CompileInputs, alpine: AlpineSource, problem
       releases.push({ ...call, url: entry.url, sha256: entry.sha256, name: entry.name, node: pin(entry.sha256, entry.url, recipe.path) });
     }
     const buildDeps = [...new Set([...DEFAULT_BUILD_DEPS, ...recipe.buildDeps])];
-    const missing = buildDeps.filter((p) => alpine.lock && !alpine.packageNode(p));
+    const missing = buildDeps.filter((p) => packageSource.lock && !packageSource.packageNode(p));
     for (const p of missing) problems.add(`${recipe.path}: build_deps names '${p}', which is not in the variant's lock: run \`pipeline lock ${name}\``);
-    const closure = alpine.lock ? alpine.installOrder().filter((p) => lockClosure(alpine, buildDeps).includes(p)) : [];
+    const closure = packageSource.lock ? packageSource.installOrder().filter((p) => lockClosure(packageSource, buildDeps).includes(p)) : [];
     const rootId = `build-root:${name}:${[...buildDeps].sort().join('+')}`;
     if (!nodes.has(rootId)) {
       nodes.set(
@@ -122,7 +122,7 @@ export function recipeGraph(inputs: CompileInputs, alpine: AlpineSource, problem
         rootfsNode({
           variant: name,
           id: rootId,
-          packages: alpine.lock ? closure.map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
+          packages: packageSource.lock ? closure.map((p) => ({ name: p, node: packageSource.packageNode(p)! })) : [{ name: 'packages', node: packageSource.resolveId }],
           sourceDateEpoch: variant.epoch!,
           config: { osRelease: { ID: 'build-root', NAME: 'build root' }, hostname: 'build', init: 'busybox', rootPassword: 'keep', fstab: false },
         }),

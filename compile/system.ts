@@ -20,7 +20,7 @@ import { SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
 import { SQUASHFS_FILE, SQUASHFS_UPPER_FILE, squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
-import type { AlpineSource } from './alpine.js';
+import type { PackageSource } from './package-source.js';
 import { lockClosure, recipeBuildPackages, recipeGraph } from './recipes.js';
 import type { Artifact } from './index.js';
 import type { CompileInputs } from './load.js';
@@ -47,13 +47,18 @@ export interface SystemGraph {
 }
 
 /** The fields a whole-system variant must have, checked with positions. */
-const REQUIRED = ['epoch', 'os', 'hostname', 'iso_label', 'alpine', 'packages', 'kernel', 'boot', 'initramfs', 'signing'] as const;
+const REQUIRED = ['epoch', 'os', 'hostname', 'iso_label', 'packages', 'kernel', 'boot', 'initramfs', 'signing'] as const;
 
 export function checkSystemVariant(loaded: LoadedVariant, problems: Problems): boolean {
   const { variant, source } = loaded;
-  const missing = REQUIRED.filter((key) => variant[key] === undefined);
+  const missing: string[] = REQUIRED.filter((key) => variant[key] === undefined);
+  if (!variant.alpine && !variant.rpm) missing.push('alpine (or rpm)');
   if (missing.length > 0) {
     problems.add(`${source.where([])}: variant ${variant.name} lists packages but lacks ${missing.map((m) => `'${m}'`).join(', ')} (see variants/variant.schema.json)`);
+  }
+  if (variant.alpine && variant.rpm) {
+    problems.add(`${source.where(['rpm'])}: variant ${variant.name} has both an alpine and an rpm package source; a system is built from one`);
+    return false;
   }
   return missing.length === 0;
 }
@@ -104,12 +109,12 @@ function users(variant: Variant): UserConfig[] {
  * reach (a compiler is resolved with the system's packages, from the same repositories, but does
  * not ship in it).
  */
-export function systemPackages(inputs: CompileInputs, alpine: AlpineSource): string[] {
-  const order = alpine.installOrder();
+export function systemPackages(inputs: CompileInputs, packageSource: PackageSource): string[] {
+  const order = packageSource.installOrder();
   const build = recipeBuildPackages(inputs);
   if (build.length === 0) return order;
-  const system = new Set(lockClosure(alpine, (inputs.loaded.variant.packages ?? []).map((p) => /^[^<>=~!]+/.exec(p)?.[0] ?? p)));
-  const buildOnly = new Set(lockClosure(alpine, build).filter((p) => !system.has(p)));
+  const system = new Set(lockClosure(packageSource, (inputs.loaded.variant.packages ?? []).map((p) => /^[^<>=~!]+/.exec(p)?.[0] ?? p)));
+  const buildOnly = new Set(lockClosure(packageSource, build).filter((p) => !system.has(p)));
   return order.filter((p) => !buildOnly.has(p));
 }
 
@@ -122,14 +127,14 @@ export interface SystemGraphOptions {
   layers?: readonly LayerTree[];
 }
 
-export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problems: Problems, options: SystemGraphOptions = {}): SystemGraph {
+export function systemGraph(inputs: CompileInputs, packageSource: PackageSource, problems: Problems, options: SystemGraphOptions = {}): SystemGraph {
   const { variant, source, root } = inputs.loaded;
   const name = variant.name;
   const os = variant.os!.id;
   const sourceDateEpoch = variant.epoch!;
-  const lockName = relative(root, alpine.lockFile);
+  const lockName = relative(root, packageSource.lockFile);
   const pkg = (packageName: string, where: (string | number)[]): string => {
-    const id = alpine.packageNode(packageName);
+    const id = packageSource.packageNode(packageName);
     if (id) return id;
     problems.add(
       `${source.where(where)}: package '${packageName}' is not in ${lockName}: add it to packages (or to what they depend on) and run \`pipeline lock ${name}\``,
@@ -137,10 +142,10 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
     return `missing-package:${packageName}`;
   };
   const nodes: NodeSpec[] = [];
-  const installed = new Set(systemPackages(inputs, alpine));
+  const installed = new Set(systemPackages(inputs, packageSource));
 
   // Recipes, built from source in their sandboxes; their outputs are trees above the packages.
-  const recipes = recipeGraph(inputs, alpine, problems);
+  const recipes = recipeGraph(inputs, packageSource, problems);
   nodes.push(...recipes.nodes);
 
   // The base root filesystem (packages and generated config) and its image; the overlay and the
@@ -149,7 +154,7 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   const console = variant.system?.console ?? {};
   const rootfs = rootfsNode({
     variant: name,
-    packages: alpine.lock ? systemPackages(inputs, alpine).map((p) => ({ name: p, node: alpine.packageNode(p)! })) : [{ name: 'packages', node: alpine.resolveId }],
+    packages: packageSource.lock ? systemPackages(inputs, packageSource).map((p) => ({ name: p, node: packageSource.packageNode(p)! })) : [{ name: 'packages', node: packageSource.resolveId }],
     sourceDateEpoch,
     config: {
       osRelease: osRelease(variant),
@@ -280,13 +285,13 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   const sbom = sbomNode({
     variant: name,
     version: variant.os!.version_id,
-    packages: (alpine.lock?.packages ?? []).filter((p) => installed.has(p.name)).map((p) => ({
+    packages: (packageSource.lock?.packages ?? []).filter((p) => installed.has(p.name)).map((p) => ({
       name: p.name,
       version: p.version,
       indexChecksum: p.checksum,
-      repositoryUrl: repositoryOf(alpine, p.repository),
-      fetchNode: alpine.fetchNode(p.name),
-      unpackNode: alpine.packageNode(p.name)!,
+      repositoryUrl: repositoryOf(packageSource, p.repository),
+      fetchNode: packageSource.fetchNode(p.name),
+      unpackNode: packageSource.packageNode(p.name)!,
     })),
     steps: Object.entries(variant.steps ?? {}).map(([step, def]) => ({ name: step, id: stepId(name, step), run: def.run })),
     recipes: recipes.recipes.map((r) => ({ name: r.recipe.name, id: r.node })),
@@ -315,8 +320,8 @@ export function systemGraph(inputs: CompileInputs, alpine: AlpineSource, problem
   };
 }
 
-function repositoryOf(alpine: AlpineSource, name: string): string {
-  return alpine.lock?.repositories.find((r) => r.name === name)?.url ?? name;
+function repositoryOf(packageSource: PackageSource, name: string): string {
+  return packageSource.lock?.repositories.find((r) => r.name === name)?.url ?? name;
 }
 
 function parseModules(list: string[]): { required: string[]; optional: string[] } {

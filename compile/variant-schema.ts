@@ -83,11 +83,55 @@ export const VARIANT_SCHEMA = {
         },
       },
     },
+    rpm: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['arch', 'keys', 'repositories'],
+      description: 'RPM package source (Rocky Linux, Enterprise Linux repodata)',
+      properties: {
+        arch: { type: 'string', description: 'package architecture (noarch is always accepted beside it)', enum: ['x86_64'] },
+        keys: {
+          type: 'array',
+          minItems: 1,
+          description: 'trusted OpenPGP keys: repomd.xml.asc and every package header must be signed by one of them',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['file', 'fingerprint'],
+            properties: {
+              file: { type: 'string', description: 'project path of the armored public key (RPM-GPG-KEY-...)' },
+              fingerprint: {
+                type: 'string',
+                pattern: '^[0-9A-Fa-f ]{40,50}$',
+                description: "the key's v4 fingerprint (40 hex digits, spaces allowed): a key file whose fingerprint differs is refused",
+              },
+            },
+          },
+        },
+        repositories: {
+          type: 'array',
+          minItems: 1,
+          description: 'repositories; the best version wins among those of the lowest priority value',
+          items: { $ref: '#/$defs/rpmRepository' },
+        },
+        weak_deps: { type: 'boolean', description: 'install Recommends (default true, like dnf)' },
+        reviewed_scriptlets: {
+          type: 'array',
+          items: { type: 'string', pattern: '^[A-Za-z0-9+._-]+(/[a-z]+)?$' },
+          description: 'scriptlets no post-install action covers that you have reviewed and accept not running: <package> or <package>/<scriptlet>',
+        },
+        max_unpacked_size: {
+          type: 'integer',
+          minimum: 1048576,
+          description: 'the most, in bytes, any one package may unpack to (default 2147483648, 2 GiB); packages are also held to their declared installed size',
+        },
+      },
+    },
     packages: {
       type: 'array',
       minItems: 1,
       items: { type: 'string', minLength: 1 },
-      description: 'packages to install (apk dependency syntax: name, name>=1.2, so:libfoo.so.1, ...)',
+      description: 'packages to install (apk: name, name>=1.2, so:libfoo.so.1, ...; rpm: a name or a provide)',
     },
     recipes: {
       type: 'array',
@@ -166,13 +210,13 @@ export const VARIANT_SCHEMA = {
       properties: {
         init: {
           type: 'string',
-          description: 'openrc (OpenRC on busybox init) or busybox (plain busybox init)',
-          enum: ['openrc', 'busybox'],
+          description: 'openrc (OpenRC on busybox init), busybox (plain busybox init) or systemd (systemd as PID 1)',
+          enum: ['openrc', 'busybox', 'systemd'],
         },
         services: {
           type: 'object',
           additionalProperties: { type: 'array', items: { type: 'string' }, description: 'service names' },
-          description: 'OpenRC runlevel -> services to enable (sysinit, boot, default, shutdown)',
+          description: 'OpenRC runlevel -> services to enable (sysinit, boot, default, shutdown); systemd: target -> units (multi-user.target: [sshd.service])',
         },
         users: { type: 'array', items: { $ref: '#/$defs/user' } },
         console: {
@@ -271,6 +315,21 @@ export const VARIANT_SCHEMA = {
           pattern: '^[a-z0-9-]+$',
         },
         path: { type: 'string', description: 'path under the mirror, without the arch (v3.23/main)' },
+      },
+    },
+    rpmRepository: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name', 'mirror', 'path'],
+      properties: {
+        name: { type: 'string', description: 'short name (baseos, appstream)', pattern: '^[a-z0-9-]+$' },
+        mirror: {
+          type: 'string',
+          description: 'which mirror serves it (a key of `mirrors`, or given with --mirror)',
+          pattern: '^[a-z0-9-]+$',
+        },
+        path: { type: 'string', description: 'path under the mirror of the directory holding repodata/ (10/BaseOS/x86_64/os)' },
+        priority: { type: 'integer', minimum: 1, maximum: 99, description: 'lower wins, like dnf (default 99)' },
       },
     },
     packageFile: {

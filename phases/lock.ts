@@ -6,13 +6,14 @@ import { dirname, join } from 'node:path';
 import { build, type BuildOptions, type BuildResult } from '../graph/build.js';
 import type { Session } from '../graph/session.js';
 import type { Graph } from '../graph/validate.js';
-import type { AlpineSource } from '../compile/alpine.js';
-import { parseLock, type ApkLock } from '../stages/sources/apk/lock.js';
+import type { LockFacts, PackageSource } from '../compile/package-source.js';
+import type { ApkLock } from '../stages/sources/apk/lock.js';
+import type { RpmLock } from '../stages/sources/rpm/lock.js';
 
 export interface LockChange {
   file: string;
-  previous?: ApkLock;
-  next: ApkLock;
+  previous?: LockFacts;
+  next: ApkLock | RpmLock;
 }
 
 export interface LockPhaseResult {
@@ -26,19 +27,19 @@ export interface LockPhaseResult {
  * `checkAll` every node's inputs are checked first (keys, firmware), so a build that would fail
  * on them fails before it locks. A mirror with no location makes the index nodes unbuildable.
  */
-export async function lockPhase(session: Session, graph: Graph, source: AlpineSource, options: BuildOptions): Promise<LockPhaseResult> {
+export async function lockPhase(session: Session, graph: Graph, source: PackageSource, options: BuildOptions): Promise<LockPhaseResult> {
   const result = await build(session, graph, { ...options, targets: [source.resolveId], label: options.label ?? 'resolve packages' });
   if (!result.ok) return { result };
   const produced = join(result.outcomes.get(source.resolveId)!.path!, 'lock.yaml');
-  const previous = await readLockIfAny(source.lockFile);
+  const previous = await readLockIfAny(source);
   await copyAtomically(produced, source.lockFile);
-  const next = parseLock(await readFile(source.lockFile, 'utf8'), source.lockFile);
+  const next = source.parseLock(await readFile(source.lockFile, 'utf8'), source.lockFile);
   return { result, lock: { file: source.lockFile, previous, next } };
 }
 
-async function readLockIfAny(file: string): Promise<ApkLock | undefined> {
+async function readLockIfAny(source: PackageSource): Promise<LockFacts | undefined> {
   try {
-    return parseLock(await readFile(file, 'utf8'), file);
+    return source.parseLock(await readFile(source.lockFile, 'utf8'), source.lockFile);
   } catch {
     return undefined;
   }
@@ -56,7 +57,7 @@ async function copyAtomically(from: string, to: string): Promise<void> {
 }
 
 /** ` (added x; removed y; changed busybox 1.36.1-r1 -> 1.36.1-r2)` for a re-lock; empty for a first lock. */
-export function describeLockChange(previous: ApkLock | undefined, next: ApkLock): string {
+export function describeLockChange(previous: LockFacts | undefined, next: LockFacts): string {
   if (!previous) return '';
   const before = new Map(previous.packages.map((p) => [p.name, p.version]));
   const after = new Map(next.packages.map((p) => [p.name, p.version]));

@@ -14,7 +14,7 @@ export const lockCommand: Command = {
     const calls = [...recipes.values()].flatMap((r) => r.releaseCalls);
     if (calls.length) await pinReleases(loaded.root, calls, { env: process.env, renew: true, log: (line) => process.stderr.write(`${line}\n`) });
     const outcome = await runTarget({ args, compile: {}, targets: () => [], relock: true, lockOnly: true, publish: false });
-    if (outcome.exitCode === EXIT.ok && !outcome.compiled.alpine) {
+    if (outcome.exitCode === EXIT.ok && !outcome.compiled.packages) {
       process.stderr.write(`${outcome.compiled.loaded.variant.name} has no packages: nothing to lock\n`);
     }
     return outcome.exitCode;

@@ -28,9 +28,9 @@ export interface GroupConfig {
 }
 
 export interface ServiceConfig {
-  /** OpenRC: /etc/init.d/<name>; busybox init: a label for errors. */
+  /** OpenRC: /etc/init.d/<name>; systemd: a unit (`sshd.service`); busybox init: a label for errors. */
   name: string;
-  /** OpenRC runlevel (default `default`). */
+  /** OpenRC runlevel (default `default`); systemd: the target that wants it (default multi-user.target). */
   runlevel?: string;
   /** busybox init: the command of the inittab line. */
   command?: string;
@@ -64,8 +64,11 @@ export interface RootfsConfig {
   /** /usr/lib/os-release fields in order (ID, NAME, PRETTY_NAME, VERSION_ID, HOME_URL, ...). */
   osRelease: Record<string, string>;
   hostname: string;
-  /** `busybox`: busybox init with an inittab; `openrc`: busybox init starting OpenRC (Alpine's default). */
-  init: 'busybox' | 'openrc';
+  /**
+   * `busybox`: busybox init with an inittab; `openrc`: busybox init starting OpenRC (Alpine's
+   * default); `systemd`: systemd as PID 1 (EL), gettys by drop-ins, services by `.wants` links.
+   */
+  init: 'busybox' | 'openrc' | 'systemd';
   services?: ServiceConfig[];
   console?: SerialConsoleConfig;
   /** `empty`: root logs in without a password (live images); `locked`; `keep` (default): as the packages ship it. */
@@ -93,11 +96,15 @@ export function validateRootfsConfig(config: RootfsConfig): void {
   if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*$/.test(config.hostname ?? '')) {
     fail(`hostname ${JSON.stringify(config.hostname)} is not a valid host name`);
   }
-  if (config.init !== 'busybox' && config.init !== 'openrc') fail(`init must be 'busybox' or 'openrc', not ${JSON.stringify(config.init)}`);
+  if (!['busybox', 'openrc', 'systemd'].includes(config.init)) fail(`init must be 'busybox', 'openrc' or 'systemd', not ${JSON.stringify(config.init)}`);
   for (const [index, service] of (config.services ?? []).entries()) {
     const where = `services[${index}] (${service.name})`;
     if (!service.name || !/^[A-Za-z0-9_.@-]+$/.test(service.name)) fail(`${where}: name must be a service name`);
-    if (config.init === 'openrc') {
+    if (config.init === 'systemd') {
+      if (service.command !== undefined) fail(`${where}: 'command' is for busybox init; systemd starts the unit ${service.name}`);
+      if (!/\.(service|socket|timer|path|mount|target)$/.test(service.name)) fail(`${where}: a systemd unit name ends in .service, .socket, .timer, .path, .mount or .target`);
+      if (service.runlevel !== undefined && !/^[A-Za-z0-9_.@-]+\.target$/.test(service.runlevel)) fail(`${where}: ${service.runlevel} is not a target (multi-user.target)`);
+    } else if (config.init === 'openrc') {
       if (service.command !== undefined) fail(`${where}: 'command' is for busybox init; OpenRC starts /etc/init.d/${service.name}`);
       if (service.runlevel !== undefined && !/^[a-z][a-z0-9_-]*$/.test(service.runlevel)) fail(`${where}: bad runlevel ${service.runlevel}`);
     } else if (!service.command) {

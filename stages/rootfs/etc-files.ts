@@ -79,3 +79,17 @@ export function inittabText(config: RootfsConfig): string {
   lines.push(config.init === 'openrc' ? '::shutdown:/sbin/openrc shutdown' : '::shutdown:/bin/busybox umount -a -r');
   return lines.join('\n') + '\n';
 }
+
+/**
+ * systemd's getty drop-ins: the serial getty (started by systemd's getty generator for the
+ * kernel's console=) and tty1's log the autologin user in; no drop-in when nobody is logged in.
+ */
+export function systemdGettyDropIns(settings: SerialConsoleConfig = {}): Array<{ path: string; text: string }> {
+  const c = { ...CONSOLE_DEFAULTS, ...settings };
+  if (!c.autologin) return [];
+  const dropIn = (args: string) =>
+    `# Written by the pipeline rootfs node: ${c.autologin} is logged in without a password (live system).\n[Service]\nExecStart=\nExecStart=-/sbin/agetty --autologin ${c.autologin} ${args}\n`;
+  const out = [{ path: `etc/systemd/system/serial-getty@${c.device}.service.d/autologin.conf`, text: dropIn(`--keep-baud ${c.baud},115200,38400,9600 %I $TERM`) }];
+  if (!c.serialOnly) out.push({ path: 'etc/systemd/system/getty@tty1.service.d/autologin.conf', text: dropIn('--noclear %I $TERM') });
+  return out;
+}

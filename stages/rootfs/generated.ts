@@ -1,5 +1,6 @@
 // Puts the generated configuration into the tree: os-release, hostname, fstab, inittab,
-// passwd/group/shadow, OpenRC runlevel links, and the mount-point directories every root needs.
+// passwd/group/shadow, OpenRC runlevel links or systemd getty drop-ins and `.wants` links, and the
+// mount-point directories every root needs.
 // Generated files replace what packages ship at the same path; a collision with the overlay is
 // an error (two sources of truth for one file).
 import { createHash } from 'node:crypto';
@@ -7,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { mergeAccounts, type AccountFiles } from './accounts.js';
 import type { RootfsConfig } from './config.js';
 import { RootfsConfigError } from './errors.js';
-import { fstabText, FSTAB_DEFAULTS, hostnameText, inittabText, osReleaseText } from './etc-files.js';
+import { fstabText, FSTAB_DEFAULTS, hostnameText, inittabText, osReleaseText, systemdGettyDropIns } from './etc-files.js';
 import { GENERATED_OWNER, type RootTree, type TreeNode } from './tree.js';
 
 /** Directories a booting root needs as mount points (the initramfs moves /dev /proc /sys /run in). */
@@ -45,7 +46,11 @@ export async function applyGeneratedConfig(tree: RootTree, config: RootfsConfig,
   put('etc/os-release', { type: 'symlink', mode: 0o777, target: '../usr/lib/os-release' });
   text('etc/hostname', hostnameText(config.hostname));
   if (config.fstab !== false) text('etc/fstab', fstabText(config.fstab ?? {}));
-  text('etc/inittab', inittabText(config));
+  if (config.init === 'systemd') {
+    for (const dropIn of systemdGettyDropIns(config.console)) text(dropIn.path, dropIn.text);
+  } else {
+    text('etc/inittab', inittabText(config));
+  }
 
   const packaged: Partial<AccountFiles> = {};
   const owners: Record<keyof AccountFiles, Partial<TreeNode>> = { passwd: {}, group: {}, shadow: {} };
@@ -68,6 +73,13 @@ export async function applyGeneratedConfig(tree: RootTree, config: RootfsConfig,
         throw new RootfsConfigError(`variant ${config.variant}: service ${service.name} is enabled, but no package installs /etc/init.d/${service.name}`);
       }
       put(`etc/runlevels/${service.runlevel ?? 'default'}/${service.name}`, { type: 'symlink', mode: 0o777, target: `/etc/init.d/${service.name}` });
+    }
+  }
+  if (config.init === 'systemd') {
+    for (const service of config.services ?? []) {
+      const unit = ['usr/lib/systemd/system', 'etc/systemd/system'].map((dir) => `${dir}/${service.name}`).find((path) => tree.get(tree.resolve(path)));
+      if (!unit) throw new RootfsConfigError(`variant ${config.variant}: service ${service.name} is enabled, but no package installs /usr/lib/systemd/system/${service.name}`);
+      put(`etc/systemd/system/${service.runlevel ?? 'multi-user.target'}.wants/${service.name}`, { type: 'symlink', mode: 0o777, target: `/${unit}` });
     }
   }
 

@@ -180,6 +180,32 @@ describe('generated configuration', () => {
       /service nginx is enabled, but no package installs \/etc\/init.d\/nginx/,
     );
   });
+
+  it('systemd: no inittab; autologin getty drop-ins; services as .wants links to their units', async () => {
+    const unit = await buildAndUnpack(
+      customSpec('sshd-unit', [
+        { path: 'usr', type: 'dir', mode: 0o755 },
+        { path: 'usr/lib', type: 'dir', mode: 0o755 },
+        { path: 'usr/lib/systemd', type: 'dir', mode: 0o755 },
+        { path: 'usr/lib/systemd/system', type: 'dir', mode: 0o755 },
+        { path: 'usr/lib/systemd/system/sshd.service', type: 'file', mode: 0o644, content: '[Service]\nExecStart=/usr/sbin/sshd -D\n' },
+      ]),
+      await mkdtemp(join(work, 'pkg-')),
+    );
+    const config: RootfsConfig = { ...LIVE, init: 'systemd', services: [{ name: 'sshd.service' }] };
+    const { out, manifest } = await build([...demoInputs(BASE), { name: 'sshd-unit', dir: unit.dir }], config);
+    expect(manifest.entries.find((e) => e.path === 'etc/inittab')?.package).not.toBe('pipeline:generated');
+    const serial = readFileSync(join(out, 'root/etc/systemd/system/serial-getty@ttyS0.service.d/autologin.conf'), 'utf8');
+    expect(serial).toMatch(/^ExecStart=$/m);
+    expect(serial).toMatch(/^ExecStart=-\/sbin\/agetty --autologin root --keep-baud 115200,115200,38400,9600 %I \$TERM$/m);
+    expect(readFileSync(join(out, 'root/etc/systemd/system/getty@tty1.service.d/autologin.conf'), 'utf8')).toMatch(/--autologin root --noclear/);
+    expect(entry(manifest, 'etc/systemd/system/multi-user.target.wants/sshd.service')).toMatchObject({ type: 'symlink', target: '/usr/lib/systemd/system/sshd.service' });
+
+    await expect(build(demoInputs(BASE), { ...config, services: [{ name: 'nginx.service' }] })).rejects.toThrow(
+      /service nginx.service is enabled, but no package installs \/usr\/lib\/systemd\/system\/nginx.service/,
+    );
+    await expect(build(demoInputs(BASE), { ...config, services: [{ name: 'nginx' }] })).rejects.toThrow(/a systemd unit name ends in .service/);
+  });
 });
 
 describe('conflicts and replaces', () => {
