@@ -144,7 +144,7 @@ export const VARIANT_SCHEMA = {
       required: ['package', 'image'],
       properties: {
         package: { type: 'string', description: 'the package holding the kernel and its modules' },
-        image: { type: 'string', description: 'the kernel image\'s path inside that package (boot/vmlinuz-lts)' },
+        image: { type: 'string', description: 'the kernel image\'s path inside that package (boot/vmlinuz-lts); `*` matches within a path segment, for a release in the path (usr/lib/modules/*/vmlinuz)' },
         cmdline: {
           type: 'array',
           items: { type: 'string' },

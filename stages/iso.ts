@@ -19,6 +19,7 @@ import { SQUASHFS_FILE, SQUASHFS_UPPER_FILE } from './squashfs.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 import type { StageKind } from './kind.js';
 import { XORRISO } from './shared/tools.js';
+import { resolvePackagePath } from './shared/package-path.js';
 
 /**
  * Where things live on the medium. The initramfs mounts /live/filesystem.{squashfs,erofs} (the base
@@ -296,7 +297,7 @@ export function isoNode(options: IsoNodeOptions): NodeSpec {
           ldlinuxC32: join(ctx.dep('syslinux'), paths.ldlinuxC32),
           isohdpfxBin: join(ctx.dep('syslinux'), paths.isohdpfxBin),
         },
-        kernel: join(ctx.dep('kernel'), paths.kernel),
+        kernel: await resolvePackagePath(ctx.dep('kernel'), paths.kernel),
         initramfs: join(ctx.dep('initramfs'), paths.initramfs),
         rootImage: join(ctx.dep('root-image'), paths.rootImage),
         upperImage: deps.upperImage ? join(ctx.dep('upper-image'), paths.upperImage!) : undefined,

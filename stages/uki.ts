@@ -7,6 +7,7 @@ import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source
 export { parseSourceDateEpoch, SourceDateEpochError } from './shared/source-date-epoch.js';
 import { appendPeSections, readAt, readPeHeaderArea, readPeHeaders, SCN, type AppendSectionsResult, type SectionToAdd } from '../formats/pe.js';
 import type { StageKind } from './kind.js';
+import { resolvePackagePath } from './shared/package-path.js';
 
 export class UkiInputError extends Error {
   override name = 'UkiInputError';
@@ -192,7 +193,7 @@ export function ukiNode(options: UkiNodeOptions): NodeSpec {
     async run(ctx) {
       const result = await buildUki({
         stub: join(ctx.dep('stub'), options.paths.stub),
-        kernel: join(ctx.dep('kernel'), options.paths.kernel),
+        kernel: await resolvePackagePath(ctx.dep('kernel'), options.paths.kernel),
         initrds: options.paths.initramfs.map((p) => join(ctx.dep('initramfs'), p)),
         cmdline: options.cmdline,
         osRelease: options.osRelease,

@@ -102,6 +102,51 @@ async function attemptDownload(location: string, dest: string, options: Download
   }
 }
 
+/**
+ * The first bytes of a file, read until `wanted(bytesSoFar)` says how many are enough (undefined:
+ * not known yet), then the transfer is dropped: a package's header without its payload. Retried
+ * like a download; fails when the file ends first or the head would pass `maxBytes`.
+ */
+export async function readHead(location: string, wanted: (head: Buffer) => number | undefined, options: DownloadOptions & { maxBytes: number }): Promise<Buffer> {
+  const retries = options.retries ?? 3;
+  let delay = options.backoffMs ?? 500;
+  const named = (message: string): string => (options.subject ? `${options.subject}: ${message}` : message);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await attemptHead(location, wanted, options);
+    } catch (err) {
+      const e = err instanceof DownloadError ? err : new DownloadError(`${location}: ${(err as Error).message}`, location, true);
+      if (!e.transient || attempt >= retries || options.signal?.aborted) throw new DownloadError(named(e.message), location, e.transient);
+      options.log?.(`${named(e.message)}; retrying in ${delay} ms`);
+      await sleep(delay, options.signal);
+      delay *= 2;
+    }
+  }
+}
+
+async function attemptHead(location: string, wanted: (head: Buffer) => number | undefined, options: DownloadOptions & { maxBytes: number }): Promise<Buffer> {
+  const source = await open(location, options);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  try {
+    for await (const chunk of source) {
+      chunks.push(chunk as Buffer);
+      have += (chunk as Buffer).length;
+      const head = Buffer.concat(chunks);
+      chunks.length = 0;
+      chunks.push(head);
+      const need = wanted(head);
+      if (need !== undefined && have >= need) return head.subarray(0, need);
+      if (have > options.maxBytes || (need !== undefined && need > options.maxBytes)) {
+        throw new DownloadError(`${location}: the head is larger than ${options.maxBytes} bytes; refusing it`, location, false);
+      }
+    }
+  } finally {
+    source.destroy();
+  }
+  throw new DownloadError(`${location}: the file ends after ${have} bytes, before its head does`, location, false);
+}
+
 async function open(location: string, options: DownloadOptions): Promise<Readable> {
   if (/^https?:\/\//.test(location)) return openHttp(location, options);
   const symbolic = /^mirror:\/\/([^/]+)/.exec(location);
