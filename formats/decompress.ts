@@ -3,7 +3,7 @@
 // kernel-sized payload). Output is bounded: past `maxBytes` the stream fails with a
 // DecompressLimitError and the child process is killed, so a bomb costs at most that many bytes.
 import { spawn } from 'node:child_process';
-import { PassThrough, Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -48,6 +48,34 @@ export function decompressStream(input: Readable, compression: Compression | 'au
     const error = err instanceof DecompressError ? err : new DecompressError(`${subject}: ${(err as Error).message}`);
     if (!out.destroyed) out.destroy(error);
   };
+  // The pipelines end in `sink`, not in `out`: a failing pipeline would destroy its last stream
+  // with the raw error, before `fail` could name the subject. A consumer that stops reading
+  // (destroys `out`) aborts the work.
+  const stop = new AbortController();
+  // `out` ends only once the whole input is known good: a tool's exit status comes after its
+  // last output, and a truncated xz or zstd stream still yields what came before the cut.
+  let verified: Promise<void> = Promise.resolve();
+  out.once('close', () => stop.abort());
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (out.destroyed) return done();
+      if (out.write(chunk)) return done();
+      const resume = () => {
+        out.off('drain', resume);
+        out.off('close', resume);
+        done();
+      };
+      out.on('drain', resume);
+      out.on('close', resume);
+    },
+    final(done) {
+      verified.then(() => {
+        out.end();
+        done();
+      }, done);
+    },
+  });
   (async () => {
     let kind = compression;
     let source: Readable = input;
@@ -58,13 +86,15 @@ export function decompressStream(input: Readable, compression: Compression | 'au
     }
     const limit = limiter(options.maxBytes, subject);
     if (kind === 'none') {
-      await pipeline(source, limit, out, { signal: options.signal });
+      await pipeline(source, limit, sink, { signal });
     } else if (kind === 'gzip') {
-      await pipeline(source, createGunzip(), limit, out, { signal: options.signal });
+      await pipeline(source, createGunzip(), limit, sink, { signal });
     } else {
-      await throughTool(kind === 'xz' ? 'xz' : 'zstd', source, limit, out, subject, options.signal);
+      await throughTool(kind === 'xz' ? 'xz' : 'zstd', source, limit, sink, subject, signal, (exit) => (verified = exit));
     }
-  })().catch(fail);
+  })().catch((err) => {
+    if (!stop.signal.aborted || options.signal?.aborted) fail(err);
+  });
   return out;
 }
 
@@ -89,7 +119,15 @@ function limiter(maxBytes: number | undefined, subject: string): Transform {
   });
 }
 
-async function throughTool(tool: 'xz' | 'zstd', source: Readable, limit: Transform, out: PassThrough, subject: string, signal?: AbortSignal): Promise<void> {
+async function throughTool(
+  tool: 'xz' | 'zstd',
+  source: Readable,
+  limit: Transform,
+  out: Writable,
+  subject: string,
+  signal: AbortSignal | undefined,
+  onExit: (exit: Promise<void>) => void,
+): Promise<void> {
   const child = spawn(tool, ['-dc'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
@@ -99,6 +137,11 @@ async function throughTool(tool: 'xz' | 'zstd', source: Readable, limit: Transfo
     );
     child.on('close', (code) => resolve(code));
   });
+  const succeeded = exited.then((code) => {
+    if (code !== 0) throw new DecompressError(`${subject}: ${tool} -dc failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+  });
+  succeeded.catch(() => {});
+  onExit(succeeded);
   // The child's stdin closing early (it refused the data) is reported by its exit status.
   child.stdin.on('error', () => {});
   const feed = pipeline(source, child.stdin, { signal }).catch(() => {});
@@ -110,8 +153,7 @@ async function throughTool(tool: 'xz' | 'zstd', source: Readable, limit: Transfo
     throw err;
   }
   await feed;
-  const code = await exited;
-  if (code !== 0) throw new DecompressError(`${subject}: ${tool} -dc failed (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+  await succeeded;
 }
 
 /** Reads at least `n` bytes (fewer at EOF) and gives them back with a stream of everything. */
