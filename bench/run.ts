@@ -5,6 +5,7 @@ import { benchBoot } from './boot.js';
 import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
 import { benchRecipes } from './recipes.js';
+import { benchRpm } from './rpm.js';
 
 const BENCHES: Record<string, () => Promise<object>> = {
   engine: () => benchEngine(),
@@ -12,6 +13,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   demo: () => benchDemo(),
   boot: () => benchBoot(),
   recipes: () => benchRecipes(),
+  rpm: () => benchRpm(),
 };
 
 const wanted = process.argv.slice(2);
