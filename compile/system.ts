@@ -74,9 +74,18 @@ export function osRelease(variant: Variant): Record<string, string> {
 }
 
 export function slotCommandLine(variant: Variant, slot: Slot): string {
-  const base = (variant.kernel!.cmdline ?? []).join(' ');
-  if (slot === 'live') return liveKernelCommandLine(variant.iso_label!, base);
-  return [`root=LABEL=${slot}`, base].filter(Boolean).join(' ');
+  if (slot === 'live') return liveKernelCommandLine(variant.iso_label!, liveBaseCommandLine(variant));
+  return [`root=LABEL=${slot}`, ...(variant.kernel!.cmdline ?? [])].join(' ');
+}
+
+/**
+ * The variant's command line for the live system. Under systemd, `fstab=no`: the image's fstab
+ * describes the installed A/B disk (ESP, var), and systemd would wait 90 s for partitions a live
+ * medium does not have (busybox init's `mount -a` just skips them: nofail).
+ */
+export function liveBaseCommandLine(variant: Variant): string {
+  const extra = variant.system?.init === 'systemd' ? ['fstab=no'] : [];
+  return [...(variant.kernel!.cmdline ?? []), ...extra].join(' ');
 }
 
 /** The variant's overlays as declared, else the conventional directory when the project has it. */
@@ -154,6 +163,7 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
   const console = variant.system?.console ?? {};
   const rootfs = rootfsNode({
     variant: name,
+    postInstall: packageSource.format === 'rpm' ? 'rpm-actions' : 'scripts',
     packages: packageSource.lock ? systemPackages(inputs, packageSource).map((p) => ({ name: p, node: packageSource.packageNode(p)! })) : [{ name: 'packages', node: packageSource.resolveId }],
     sourceDateEpoch,
     config: {
@@ -258,7 +268,7 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
     os,
     name,
     label: variant.iso_label!,
-    cmdline: (kernel.cmdline ?? []).join(' '),
+    cmdline: liveBaseCommandLine(variant),
     timeoutSeconds: timeout,
     deps: {
       esp: esp.id,

@@ -19,6 +19,9 @@ import { SOURCE_STAGE } from './source.js';
 import { APK_INDEX_STAGE } from './sources/apk/index-file.js';
 import { APK_FETCH_STAGE, APK_UNPACK_STAGE } from './sources/apk/package.js';
 import { APK_RESOLVE_STAGE } from './sources/apk/resolve-node.js';
+import { RPM_LOCK_STAGE } from './sources/rpm/lock-node.js';
+import { RPM_FETCH_STAGE, RPM_UNPACK_STAGE } from './sources/rpm/package.js';
+import { RPM_REPODATA_STAGE } from './sources/rpm/repodata/index-node.js';
 import { SQUASHFS_STAGE } from './squashfs.js';
 import { STEP_STAGE } from './step.js';
 import { UKI_STAGE } from './uki.js';
@@ -28,6 +31,10 @@ export const STAGE_KINDS: readonly StageKind[] = [
   APK_RESOLVE_STAGE,
   APK_FETCH_STAGE,
   APK_UNPACK_STAGE,
+  RPM_REPODATA_STAGE,
+  RPM_LOCK_STAGE,
+  RPM_FETCH_STAGE,
+  RPM_UNPACK_STAGE,
   SOURCE_STAGE,
   RECIPE_STAGE,
   ROOTFS_STAGE,

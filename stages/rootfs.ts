@@ -6,6 +6,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { buildRootfs } from './rootfs/build.js';
 import type { RootfsConfig } from './rootfs/config.js';
 import { SCRIPT_TOOLS } from './rootfs/scripts.js';
+import { RPM_ACTION_TOOLS } from './rootfs/rpm-actions/index.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 import type { StageKind } from './kind.js';
 import { SH } from './shared/tools.js';
@@ -22,11 +23,13 @@ export interface RootfsNodeOptions extends StampsTime {
   variant: string;
   /** Default `rootfs:<variant>`; a recipe's build root is a rootfs of build packages under another id. */
   id?: string;
-  /** Packages in the resolver's order, each with its apk-unpack node. */
+  /** Packages in the resolver's order, each with its apk-unpack or rpm-unpack node. */
   packages: ReadonlyArray<{ name: string; node: string }>;
   /** Project-relative overlay directory (`variants/overlays/<name>`), when the variant has one. */
   overlayDir?: string;
   config: Omit<RootfsConfig, 'variant'>;
+  /** RPM packages: the native post-install actions run (and their host tools are declared). */
+  postInstall?: 'scripts' | 'rpm-actions';
 }
 
 export function rootfsId(variant: string): string {
@@ -37,8 +40,17 @@ export function rootfsId(variant: string): string {
 export const ROOTFS_STAGE: StageKind = {
   kind: 'rootfs',
   version: ROOTFS_KIND_VERSION,
-  summary: 'rootfs (install scripts run confined)',
-  tools: [{ name: 'unshare', debianPackage: 'util-linux', versionArgs: ['--version'] }, SH, { name: 'mount', debianPackage: 'mount', versionArgs: ['--version'] }, { name: 'chroot', debianPackage: 'coreutils', versionArgs: ['--version'] }],
+  summary: 'rootfs (install scripts run confined; RPM post-install actions)',
+  tools: [
+    { name: 'unshare', debianPackage: 'util-linux', versionArgs: ['--version'] },
+    SH,
+    { name: 'mount', debianPackage: 'mount', versionArgs: ['--version'] },
+    { name: 'chroot', debianPackage: 'coreutils', versionArgs: ['--version'] },
+    { name: 'systemd-sysusers', debianPackage: 'systemd', versionArgs: ['--version'] },
+    { name: 'systemctl', debianPackage: 'systemd', versionArgs: ['--version'] },
+    { name: 'depmod', debianPackage: 'kmod', versionArgs: ['--version'] },
+    { name: 'ldconfig', debianPackage: 'libc-bin', versionArgs: ['--version'] },
+  ],
 };
 
 /** `rootfs:<variant>`: merged packages + overlay + generated config + install scripts. */
@@ -53,7 +65,7 @@ export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
     deps: Object.fromEntries(options.packages.map((pkg) => [pkg.name, pkg.node])),
     files: options.overlayDir ? [options.overlayDir] : [],
     params: { packages: names, overlay: options.overlayDir ?? null, config: JSON.parse(JSON.stringify(config)) },
-    tools: SCRIPT_TOOLS,
+    tools: options.postInstall === 'rpm-actions' ? [...SCRIPT_TOOLS, ...RPM_ACTION_TOOLS] : SCRIPT_TOOLS,
     env: epochEnv(options),
     description: `root tree of ${options.variant}: ${names.length} packages, overlay, config, install scripts`,
     async run(ctx) {

@@ -5,12 +5,13 @@
 // Deterministic: created = SOURCE_DATE_EPOCH, lists sorted, and the namespace is a UUID URN
 // derived from the document's own content, so equal inputs give equal bytes.
 import { sha256File } from '../graph/hash.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
 import { digestTree } from '../graph/tree-digest.js';
 import { uuidFromContent } from './rootfs/content-uuid.js';
 import type { PkgInfo } from './sources/apk/package.js';
+import type { RpmInfo } from './sources/rpm/package.js';
 import { epochEnv, parseSourceDateEpoch, type StampsTime } from './shared/source-date-epoch.js';
 import type { StageKind } from './kind.js';
 
@@ -19,6 +20,8 @@ export const SBOM_KIND_VERSION = 1;
 export const SBOM_TOOL = 'Tool: pipeline-0.1.0';
 
 export interface SbomPackageInput {
+  /** Default apk. */
+  format?: 'apk' | 'rpm';
   name: string;
   version: string;
   arch?: string;
@@ -150,9 +153,14 @@ export function buildSbomDocument(input: SbomInput): Json {
     if (!/^[0-9a-f]{64}$/.test(pkg.sha256)) throw new SbomError(`package ${pkg.name} ${pkg.version}: sha256 ${pkg.sha256} is not a hex SHA-256`);
     const arch = pkg.arch ?? pkg.pkginfo.arch ?? 'x86_64';
     const origin = pkg.pkginfo.origin ?? pkg.name;
+    const format = pkg.format ?? 'apk';
+    const purl =
+      format === 'rpm'
+        ? `pkg:rpm/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}?arch=${arch}&upstream=${encodeURIComponent(origin)}`
+        : `pkg:apk/alpine/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}?arch=${arch}&origin=${encodeURIComponent(origin)}`;
     const entry: Json = {
       name: pkg.name,
-      SPDXID: spdxId('Package-apk', pkg.name, pkg.version),
+      SPDXID: spdxId(format === 'rpm' ? 'Package-rpm' : 'Package-apk', pkg.name, pkg.version),
       versionInfo: pkg.version,
       supplier: supplierOf(pkg.pkginfo.maintainer),
       downloadLocation: `${redactUrl(pkg.repositoryUrl)}/${pkg.fileName}`,
@@ -163,8 +171,8 @@ export function buildSbomDocument(input: SbomInput): Json {
       copyrightText: 'NOASSERTION',
       sourceInfo: `built from the ${origin} source package`,
       externalRefs: [
-        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:apk/alpine/${encodeURIComponent(pkg.name)}@${encodeURIComponent(pkg.version)}?arch=${arch}&origin=${encodeURIComponent(origin)}` },
-        { referenceCategory: 'OTHER', referenceType: 'apk-index-checksum', referenceLocator: pkg.indexChecksum },
+        { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: purl },
+        { referenceCategory: 'OTHER', referenceType: format === 'rpm' ? 'rpm-repodata-checksum' : 'apk-index-checksum', referenceLocator: pkg.indexChecksum },
       ],
     };
     if (pkg.pkginfo.url) entry.homepage = pkg.pkginfo.url;
@@ -246,7 +254,7 @@ export function serializeSbom(document: Json): string {
 export interface SbomNodeOptions extends StampsTime {
   variant: string;
   version?: string;
-  /** Every package in the image, with its fetch (the .apk) and unpack (pkginfo.json) nodes. */
+  /** Every package in the image, with its fetch (the .apk or .rpm) and unpack (pkginfo.json or rpminfo.json) nodes. */
   packages: ReadonlyArray<{ name: string; version: string; indexChecksum: string; repositoryUrl: string; fetchNode: string; unpackNode: string }>;
   /** Custom steps in the image, with their node ids. */
   steps?: ReadonlyArray<{ name: string; id: string; run: string[] }>;
@@ -284,8 +292,16 @@ export function sbomNode(options: SbomNodeOptions): NodeSpec {
     async run(ctx) {
       const inputs: SbomPackageInput[] = [];
       for (const pkg of packages) {
+        const unpacked = ctx.dep(`unpack:${pkg.name}`);
+        const rpminfo = await readFile(join(unpacked, 'rpminfo.json'), 'utf8').then((t) => JSON.parse(t) as RpmInfo, () => undefined);
+        if (rpminfo) {
+          const fileName = (await readdir(ctx.dep(`fetch:${pkg.name}`))).find((f) => f.endsWith('.rpm'))!;
+          const pkginfo = { license: rpminfo.license, origin: rpminfo.sourceRpm.replace(/-[^-]+-[^-]+\.src\.rpm$/, '') || undefined, pkgdesc: rpminfo.summary, arch: rpminfo.arch };
+          inputs.push({ ...pkg, format: 'rpm', arch: rpminfo.arch, fileName, pkginfo, sha256: await sha256File(join(ctx.dep(`fetch:${pkg.name}`), fileName)) });
+          continue;
+        }
         const fileName = `${pkg.name}-${pkg.version}.apk`;
-        const pkginfo = JSON.parse(await readFile(join(ctx.dep(`unpack:${pkg.name}`), 'pkginfo.json'), 'utf8')) as PkgInfo;
+        const pkginfo = JSON.parse(await readFile(join(unpacked, 'pkginfo.json'), 'utf8')) as PkgInfo;
         inputs.push({ ...pkg, fileName, pkginfo, sha256: await sha256File(join(ctx.dep(`fetch:${pkg.name}`), fileName)) });
       }
       const stepInputs: SbomStepInput[] = [];

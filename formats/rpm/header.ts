@@ -57,6 +57,20 @@ export function headerLength(intro: Uint8Array, kind: HeaderKind, label: string,
   return { nindex, dlen, length: HEADER_INTRO_SIZE + nindex * ENTRY_SIZE + dlen };
 }
 
+/**
+ * How many bytes a package's head (lead, signature header and its padding, main header) takes,
+ * from its first bytes; undefined while `prefix` is too short to tell. For reading a header
+ * without its payload (the lock reads scriptlets that way).
+ */
+export function rpmHeadLength(prefix: Uint8Array, label = 'rpm'): number | undefined {
+  const buf = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  if (buf.length < LEAD_SIZE + HEADER_INTRO_SIZE) return undefined;
+  const signature = headerLength(buf.subarray(LEAD_SIZE), 'signature', label, LEAD_SIZE).length;
+  const mainOffset = LEAD_SIZE + Math.ceil(signature / 8) * 8;
+  if (buf.length < mainOffset + HEADER_INTRO_SIZE) return undefined;
+  return mainOffset + headerLength(buf.subarray(mainOffset), 'main', label, mainOffset).length;
+}
+
 /** Parses and checks one header held whole in `bytes` (exactly its length). */
 export function parseHeader(bytes: Buffer, kind: HeaderKind, label = 'rpm', fileOffset = 0): RpmHeader {
   const { nindex, dlen, length } = headerLength(bytes, kind, label, fileOffset);

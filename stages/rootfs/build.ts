@@ -2,8 +2,9 @@
 //   1. merge the unpacked packages in the resolver's order (conflicts, `replaces`)
 //   2. apply the variant's overlay
 //   3. generate os-release, hostname, fstab, inittab, accounts, runlevel links, mount points
-//   4. write the tree to <out>/root, run the install scripts and triggers in a chroot,
-//      pick their changes up into the manifest
+//   4. write the tree to <out>/root, run the APK install scripts and triggers in a chroot, or
+//      for RPM packages (whose scriptlets never run) the native post-install actions; pick
+//      their changes up into the manifest
 //   5. set every time on disk to SOURCE_DATE_EPOCH, write <out>/manifest.json
 // Output is a function of the inputs: entries are sorted, owners come from manifests (or from
 // what a script did as root in the chroot), never from the user who ran the build.
@@ -20,12 +21,13 @@ import { applyOverlay } from './overlay.js';
 import { readUnpackedPackage } from './package-input.js';
 import type { Runner } from '../shared/host-runner.js';
 import { runInstallScripts, type ScriptRun } from './scripts.js';
+import { resolveOwnerNames, runPostInstallActions, type ActionRun } from './rpm-post-install.js';
 import { RootTree, toManifestEntry } from './tree.js';
 
 export interface RootfsPackageInput {
   /** Package name, as the resolver named it. */
   name: string;
-  /** The package's apk-unpack output directory. */
+  /** The package's apk-unpack or rpm-unpack output directory. */
   dir: string;
 }
 
@@ -46,6 +48,8 @@ export interface BuildRootfsOptions {
 export interface RootfsResult {
   manifest: TreeManifest;
   scripts: ScriptRun[];
+  /** RPM roots: the post-install actions that ran in place of the scriptlets. */
+  actions: ActionRun[];
   /** Paths where `replaces` settled a conflict. */
   replaced: string[];
   timings: { merge: number; write: number; scripts: number; finish: number };
@@ -70,21 +74,25 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsRe
   const write = clock();
 
   const env: Record<string, string> = { SOURCE_DATE_EPOCH: String(options.sourceDateEpoch) };
-  const scripts = await runInstallScripts(tree, rootDir, packages, { runner, tmpDir: options.tmpDir, env });
+  const apk = packages.filter((p) => p.format === 'apk');
+  const rpm = packages.filter((p) => p.format === 'rpm');
+  const scripts = await runInstallScripts(tree, rootDir, apk, { runner, tmpDir: options.tmpDir, env });
+  const actions = rpm.length > 0 ? await runPostInstallActions(tree, rootDir, rpm, { runner, sourceDateEpoch: options.sourceDateEpoch }) : [];
   const scriptSeconds = clock();
 
-  await nameScriptOwners(tree, rootDir, scripts);
+  await nameScriptOwners(tree, rootDir, [...scripts.map((s) => s.changes), ...actions.map((a) => a.changes)]);
+  if (rpm.length > 0) await resolveOwnerNames(tree, rootDir, new Set(rpm.map((p) => p.name)));
   await setTimes(tree, rootDir, options.sourceDateEpoch);
   const manifest: TreeManifest = { format: MANIFEST_FORMAT, version: MANIFEST_VERSION, entries: tree.entries().map(toManifestEntry) };
   await writeManifest(join(options.outDir, 'manifest.json'), manifest);
   const finish = clock();
-  runner.log(`rootfs: ${manifest.entries.length} entries from ${packages.length} packages, ${scripts.length} scripts`);
-  return { manifest, scripts, replaced, timings: { merge, write, scripts: scriptSeconds, finish } };
+  runner.log(`rootfs: ${manifest.entries.length} entries from ${packages.length} packages, ${scripts.length} scripts, ${actions.length} post-install actions`);
+  return { manifest, scripts, actions, replaced, timings: { merge, write, scripts: scriptSeconds, finish } };
 }
 
 /** Owner names for paths whose owner came from the disk, from the final /etc/passwd and /etc/group. */
-async function nameScriptOwners(tree: RootTree, rootDir: string, scripts: readonly ScriptRun[]): Promise<void> {
-  const paths = new Set(scripts.flatMap((run) => run.changes.ownedFromDisk));
+async function nameScriptOwners(tree: RootTree, rootDir: string, changes: ReadonlyArray<{ ownedFromDisk: string[] }>): Promise<void> {
+  const paths = new Set(changes.flatMap((c) => c.ownedFromDisk));
   if (paths.size === 0) return;
   const read = async (name: string) => readFile(join(rootDir, tree.resolve(`etc/${name}`)), 'utf8').catch(() => '');
   const names = idNames(await read('passwd'), await read('group'));

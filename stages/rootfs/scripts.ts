@@ -94,8 +94,9 @@ export async function runInstallScripts(
     .filter((entry) => entry.type === 'dir')
     .map((entry) => `/${entry.path}`);
   for (const pkg of packages) {
-    if (!pkg.scripts.has('trigger') || (pkg.pkginfo.triggers ?? []).length === 0) continue;
-    const matchers = pkg.pkginfo.triggers.map(globToRegExp);
+    const triggers = pkg.pkginfo?.triggers ?? [];
+    if (!pkg.scripts.has('trigger') || triggers.length === 0) continue;
+    const matchers = triggers.map(globToRegExp);
     const matched = dirs.filter((dir) => matchers.some((re) => re.test(dir)));
     if (matched.length > 0) await run(pkg, 'trigger', matched);
   }

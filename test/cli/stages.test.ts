@@ -36,7 +36,7 @@ describe('the list of node kinds', () => {
   it('.ci/debian-packages installs the package of every tool and firmware file doctor looks for', async () => {
     const listed = (await readFile(join(projectRoot(), '.ci/debian-packages'), 'utf8')).split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     // Packages Debian 12 always has (essential or required) need no line.
-    const always = ['coreutils', 'util-linux', 'mount', 'dash', 'gzip', 'fdisk'];
+    const always = ['coreutils', 'libc-bin', 'util-linux', 'mount', 'dash', 'gzip', 'fdisk'];
     const needed = new Set([...doctorTools().map((t) => t.debianPackage), ...stageHostFiles().map((f) => f.debianPackage)]);
     for (const pkg of needed) if (!always.includes(pkg)) expect(listed, pkg).toContain(pkg);
   });

@@ -196,8 +196,8 @@ describe('rpm-fetch and rpm-unpack nodes through the engine', () => {
     const identity = { name: 'demo-zstd', evr: { epoch: 2, version: '1.2', release: '3' }, arch: 'noarch' };
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const nodes = (checksum: string) => {
-      const fetch = rpmFetchNode({ ...identity, size: bytes.length, sha256: checksum, location: 'Packages/demo-zstd.rpm', repositoryUrl: server.url, keyFiles: ['keys/RPM-GPG-KEY-test'] });
-      return [fetch, rpmUnpackNode({ ...identity, fetchNode: fetch.id, keyFiles: ['keys/RPM-GPG-KEY-test'] })];
+      const fetch = rpmFetchNode({ ...identity, size: bytes.length, sha256: checksum, location: 'Packages/demo-zstd.rpm', repositoryUrl: server.url, keys: [{ file: 'keys/RPM-GPG-KEY-test' }] });
+      return [fetch, rpmUnpackNode({ ...identity, fetchNode: fetch.id, keys: [{ file: 'keys/RPM-GPG-KEY-test' }] })];
     };
     const graph = nodes(sha256);
     expect(graph.map((n) => n.id)).toEqual(['rpm-fetch:demo-zstd-2:1.2-3.noarch', 'rpm:demo-zstd-2:1.2-3.noarch']);

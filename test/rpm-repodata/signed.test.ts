@@ -115,7 +115,7 @@ describe('the rpm-repodata node through the engine', () => {
     const other = await StaticHttpServer.start(root);
     const session = await Session.open({ root: project, callerEnv: { PATH: process.env.PATH } });
     try {
-      const node = (at: string) => rpmRepodataNode({ repository: 'baseos', url: at, keyFiles: ['keys/repo.asc'] });
+      const node = (at: string) => rpmRepodataNode({ repository: 'baseos', url: at, keys: [{ file: 'keys/repo.asc' }] });
       expect(node(url).kind).toBe(RPM_REPODATA_STAGE.kind);
       const first = await build(session, [node(url)], { jobs: 1 });
       const outcome = first.outcomes.get('rpm-repodata:baseos')!;
@@ -138,7 +138,7 @@ describe('the rpm-repodata node through the engine', () => {
   }, 60_000);
 
   it('refuses to be made without keys unless unsigned metadata is allowed', () => {
-    expect(() => rpmRepodataNode({ repository: 'baseos', url: 'x', keyFiles: [] })).toThrow(/rpm repository baseos: no trusted keys given/);
-    expect(rpmRepodataNode({ repository: 'baseos', url: 'x', keyFiles: [], allowUnsigned: true }).params).toMatchObject({ allowUnsigned: true });
+    expect(() => rpmRepodataNode({ repository: 'baseos', url: 'x', keys: [] })).toThrow(/rpm repository baseos: no trusted keys given/);
+    expect(rpmRepodataNode({ repository: 'baseos', url: 'x', keys: [], allowUnsigned: true }).params).toMatchObject({ allowUnsigned: true });
   });
 });

@@ -29,7 +29,8 @@ import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { DecompressError, DecompressLimitError, decompressStream, type Compression } from '../../../formats/decompress.js';
-import { loadKeyringFiles, type PgpKeyring } from '../../../formats/openpgp/index.js';
+import type { PgpKeyring } from '../../../formats/openpgp/index.js';
+import { keyParams, loadTrustedKeys, type TrustedKeyFile } from './trust.js';
 import { CpioFormatError, CpioSizeLimitError, readRpmCpio } from '../../../formats/rpm/cpio-reader.js';
 import { isConfig, isGhost, readFileList, S_IFLNK, S_IFMT, S_IFREG, type RpmFileList } from '../../../formats/rpm/files.js';
 import { readRpmHead, type RpmHead } from '../../../formats/rpm/header.js';
@@ -69,6 +70,11 @@ export interface RpmVerifyOptions {
   allowUnsigned?: boolean;
   /** Accept packages without 273/5092 by checking their SHA-1 header and MD5 header+payload digests. */
   allowLegacyDigests?: boolean;
+  /**
+   * `rpmPath` holds the package's head only (lead and headers, see rpmHeadLength): the checks
+   * that need the payload or the file's size are left to the fetch node.
+   */
+  headOnly?: boolean;
 }
 
 export interface UnpackRpmOptions extends RpmVerifyOptions {
@@ -160,7 +166,7 @@ export async function verifyRpmHead(options: RpmVerifyOptions): Promise<Verified
   if (expected) {
     const asked = `${expected.name}-${evrString(expected.evr)}.${expected.arch}`;
     if (name !== asked) reject('identity', `the header names ${name}, not the package asked for`);
-    if (expected.size !== undefined && head.fileSize !== expected.size) {
+    if (!options.headOnly && expected.size !== undefined && head.fileSize !== expected.size) {
       reject(head.fileSize < expected.size ? 'truncated' : 'size', `file has ${head.fileSize} bytes, the repository says ${expected.size}`);
     }
   } else {
@@ -184,7 +190,7 @@ export async function verifyRpmHead(options: RpmVerifyOptions): Promise<Verified
 
   // Declared sizes of header + payload.
   const headerAndPayload = head.fileSize - head.headerOffset;
-  for (const tag of [SigTag.SIZE, SigTag.LONGSIZE]) {
+  for (const tag of options.headOnly ? [] : [SigTag.SIZE, SigTag.LONGSIZE]) {
     const declared = signature.int(tag);
     if (declared !== undefined && declared !== headerAndPayload) {
       reject(
@@ -454,8 +460,8 @@ export interface RpmFetchNodeOptions {
   location: string;
   /** Repository base (URL, file URL or project-relative path); not part of the key. */
   repositoryUrl: string;
-  /** Project-relative paths of the trusted OpenPGP key files. */
-  keyFiles: string[];
+  /** The trusted OpenPGP key files (project-relative), each with its pinned fingerprint. */
+  keys: TrustedKeyFile[];
   /** Default `rpm-fetch:<name>-<evr>.<arch>`. */
   id?: string;
 }
@@ -473,8 +479,8 @@ export function rpmFetchNode(options: RpmFetchNodeOptions): NodeSpec {
     id: options.id ?? `rpm-fetch:${identity}`,
     kind: RPM_FETCH_STAGE.kind,
     version: RPM_FETCH_STAGE.version,
-    params: { name: options.name, evr: { ...options.evr }, arch: options.arch, size: options.size, sha256: options.sha256 },
-    files: [...options.keyFiles],
+    params: { name: options.name, evr: { ...options.evr }, arch: options.arch, size: options.size, sha256: options.sha256, keys: keyParams(options.keys) },
+    files: options.keys.map((k) => k.file),
     unkeyed: { url: options.repositoryUrl, location: options.location },
     description: `download ${fileName}`,
     async run(ctx) {
@@ -493,7 +499,7 @@ export function rpmFetchNode(options: RpmFetchNodeOptions): NodeSpec {
       if (size !== options.size) reject(size < options.size ? 'truncated' : 'size', `file has ${size} bytes, the repository says ${options.size}`);
       const actual = await sha256File(target);
       if (actual !== options.sha256.toLowerCase()) reject('checksum', `file SHA-256 ${actual} differs from the repository's ${options.sha256}: not the package the metadata lists`);
-      const keyring = await loadKeyringFiles(options.keyFiles.map((f) => ctx.file(f)));
+      const keyring = await loadTrustedKeys(options.keys, (f) => ctx.file(f));
       const expected: RpmExpectation = { name: options.name, evr: options.evr, arch: options.arch, size: options.size };
       const { signedBy } = await verifyRpmHead({ rpmPath: target, expected, keyring });
       ctx.log(`${fileName}: ${size} bytes, SHA-256 matches the repository, header signed by ${signedBy}`);
@@ -507,8 +513,8 @@ export interface RpmUnpackNodeOptions {
   arch: string;
   /** The node that downloaded the package (its output holds rpmFileName(...)). */
   fetchNode: string;
-  /** Project-relative paths of the trusted OpenPGP key files. */
-  keyFiles: string[];
+  /** The trusted OpenPGP key files (project-relative), each with its pinned fingerprint. */
+  keys: TrustedKeyFile[];
   /** The most the package may unpack to (the variant's ceiling). */
   maxUnpackedBytes?: number;
   /** Default `rpm:<name>-<evr>.<arch>`. */
@@ -528,12 +534,12 @@ export function rpmUnpackNode(options: RpmUnpackNodeOptions): NodeSpec {
     kind: RPM_UNPACK_STAGE.kind,
     version: RPM_UNPACK_STAGE.version,
     deps: { download: options.fetchNode },
-    files: [...options.keyFiles],
+    files: options.keys.map((k) => k.file),
     tools: RPM_UNPACK_STAGE.tools.map((t) => t.name),
-    params: { name: options.name, evr: { ...options.evr }, arch: options.arch, maxUnpackedBytes },
+    params: { name: options.name, evr: { ...options.evr }, arch: options.arch, maxUnpackedBytes, keys: keyParams(options.keys) },
     description: `verify and unpack ${fileName}`,
     async run(ctx) {
-      const keyring = await loadKeyringFiles(options.keyFiles.map((f) => ctx.file(f)));
+      const keyring = await loadTrustedKeys(options.keys, (f) => ctx.file(f));
       const result = await unpackRpm({
         rpmPath: join(ctx.dep('download'), fileName),
         expected: { name: options.name, evr: options.evr, arch: options.arch },

@@ -7,7 +7,8 @@ import { createReadStream } from 'node:fs';
 import { appendFile, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadKeyringFiles, type PgpKeyring } from '../../../../formats/openpgp/index.js';
+import type { PgpKeyring } from '../../../../formats/openpgp/index.js';
+import { keyParams, loadTrustedKeys, type TrustedKeyFile } from '../trust.js';
 import type { NodeSpec } from '../../../../graph/node.js';
 import type { StageKind } from '../../../kind.js';
 import { download, DownloadError, joinLocation } from '../../download.js';
@@ -224,8 +225,8 @@ export interface RpmRepodataNodeOptions {
    * path. Not part of the key: a mirror change costs no rebuild, the bytes decide.
    */
   url: string;
-  /** Project-relative files of trusted OpenPGP keys (`variants/keys/RPM-GPG-KEY-Rocky-10`). */
-  keyFiles: string[];
+  /** Trusted OpenPGP key files (`variants/keys/RPM-GPG-KEY-Rocky-10`), each with its pinned fingerprint. */
+  keys: TrustedKeyFile[];
   /** Accept a repository without repomd.xml.asc (test corpora, local mirrors). Default false. */
   allowUnsigned?: boolean;
   id?: string;
@@ -255,7 +256,7 @@ export function rpmRepodataNode(options: RpmRepodataNodeOptions): NodeSpec {
   const allowUnsigned = options.allowUnsigned ?? false;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const maxUnpackedBytes = options.maxUnpackedBytes ?? DEFAULT_MAX_UNPACKED_BYTES;
-  if (options.keyFiles.length === 0 && !allowUnsigned) {
+  if (options.keys.length === 0 && !allowUnsigned) {
     throw new Error(`rpm repository ${options.repository}: no trusted keys given, and unsigned metadata is not allowed`);
   }
   return {
@@ -263,13 +264,13 @@ export function rpmRepodataNode(options: RpmRepodataNodeOptions): NodeSpec {
     kind: RPM_REPODATA_STAGE.kind,
     version: RPM_REPODATA_STAGE.version,
     alwaysRun: true,
-    files: [...options.keyFiles],
-    params: { repository: options.repository, keyFiles: [...options.keyFiles], allowUnsigned, maxBytes, maxUnpackedBytes },
+    files: options.keys.map((k) => k.file),
+    params: { repository: options.repository, keys: keyParams(options.keys), allowUnsigned, maxBytes, maxUnpackedBytes },
     unkeyed: { url: options.url },
     description: `download and verify the repodata of ${options.repository}`,
     async run(ctx) {
       const { url } = ctx.unkeyed as { url: string };
-      const keyring = options.keyFiles.length > 0 ? await loadKeyringFiles(options.keyFiles.map((f) => ctx.file(f))) : { keys: [] };
+      const keyring = options.keys.length > 0 ? await loadTrustedKeys(options.keys, (f) => ctx.file(f)) : { keys: [] };
       await fetchRepodata({
         repository: options.repository,
         url,
