@@ -27,7 +27,7 @@ import {
   type IsoScenarioInputs,
   type ScenarioPlan,
 } from './scenarios.js';
-import { buildSlotBDisk } from './slot-disk.js';
+import { buildSlotBDisk, SLOT_DISK_TOOLS } from './slot-disk.js';
 import { tamperUkiCmdline } from './tamper.js';
 import { bootTimeScale } from './time-scale.js';
 
@@ -46,9 +46,18 @@ const FIRMWARE: StageKind['hostFiles'] = Object.fromEntries(
 export const BOOT_TEST_STAGE: StageKind = {
   kind: 'boot-test',
   // 2: budgets of progress (QEMU CPU time, silence, a wall ceiling) instead of wall-clock timeouts.
-  version: 2,
+  // 3: the slot disk's ESP and var carry the labels the fstab names (var an ext4).
+  version: 3,
   summary: 'boot tests',
-  tools: [...QEMU_TOOLS, XORRISO, { name: 'sfdisk', debianPackage: 'fdisk', versionArgs: ['--version'] }, MKFS_FAT, MMD, MCOPY],
+  tools: [
+    ...QEMU_TOOLS,
+    XORRISO,
+    { name: 'sfdisk', debianPackage: 'fdisk', versionArgs: ['--version'] },
+    MKFS_FAT,
+    MMD,
+    MCOPY,
+    { name: 'mkfs.ext4', debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
+  ],
   hostFiles: FIRMWARE,
 };
 
@@ -245,7 +254,7 @@ export function slotBTestNode(options: {
     deps: { iso: options.iso.node, bootloader: options.systemdBoot.node },
     files: { iso: options.iso.file, bootloader: options.systemdBoot.file },
     roles,
-    extraTools: ['xorriso', 'sfdisk', ...FAT_TOOLS],
+    extraTools: ['xorriso', ...SLOT_DISK_TOOLS],
     extraParams: { ukiInIso: options.ukiInIso, layersInIso: options.layersInIso },
     keyPlan: slotBScenario({ disk: '<slot-disk>', firmware: placeholderFirmware(roles), commands: options.commands }),
     description: `boot ${options.variant}'s system-b slot from an A/B disk`,

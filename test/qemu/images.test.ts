@@ -13,6 +13,7 @@ import { buildSlotBDisk } from '../../qemu/slot-disk.js';
 import { TamperError, tamperUkiCmdline } from '../../qemu/tamper.js';
 import { FIXTURE_LIVE_UKI, FIXTURE_SYSTEM_B_UKI, fixtureBootSet, type FixtureBootSet } from './fixture-iso.js';
 import { qemuFixturesDir } from './fixtures.js';
+import { FSTAB_DEFAULTS } from '../../stages/rootfs/etc-files.js';
 
 const run = promisify(execFile);
 const host = hostRunner();
@@ -106,6 +107,13 @@ describe('the slot-b and enrollment disks', () => {
     await handle.read(head, 0, 64, slotB.start * 512);
     await handle.close();
     expect(head.equals(image.subarray(0, 64))).toBe(true);
+    // The filesystems carry the labels the image's fstab mounts them by (LABEL=ESP, LABEL=var).
+    const label = async (partition: { start: number; size: number }) => {
+      const { stdout } = await run('blkid', ['-p', '-o', 'export', '-O', String(partition.start * 512), '--size', String(partition.size * 512), disk]);
+      return Object.fromEntries(stdout.trim().split('\n').map((line: string) => line.split('=', 2)));
+    };
+    expect(await label(esp)).toMatchObject({ TYPE: 'vfat', LABEL: FSTAB_DEFAULTS.espLabel });
+    expect(await label(table.partitions[3])).toMatchObject({ TYPE: 'ext4', LABEL: FSTAB_DEFAULTS.varLabel });
   });
 
   it('enrollment: signed systemd-boot, the three .auth files, secure-boot-enroll force', async () => {
