@@ -212,6 +212,9 @@ describe('ldconfig', () => {
     await symlink('libz.so.1.2.13', join(root, 'usr/lib64/libz.so.1'));
     await writeFile(join(root, 'etc/ld.so.conf'), 'include ld.so.conf.d/*.conf\n/usr/lib64\n');
     await mkdir(join(root, 'etc/ld.so.conf.d'));
+    // Where ldconfig keeps its aux cache (inode numbers, ctimes) when the directory exists, as in
+    // a real root (glibc ships it).
+    await mkdir(join(root, 'var/cache/ldconfig'), { recursive: true });
     return root;
   }
 
@@ -227,6 +230,7 @@ describe('ldconfig', () => {
     const other = await libRoot();
     await rpmAction('ldconfig').run(other, context());
     expect(await treeListing(other)).toEqual(listing);
+    await expect(lstat(join(root, 'var/cache/ldconfig/aux-cache'))).rejects.toThrow(/ENOENT/);
   });
 
   it('does nothing without /etc/ld.so.conf', async () => {
@@ -248,6 +252,17 @@ describe('all actions', () => {
     expect(await treeListing(root)).toEqual(['lib -> usr/lib', 'usr/ 755', 'usr/lib/ 755']);
     expect(RPM_ACTION_TOOLS).toEqual(['depmod', 'ldconfig', 'systemctl', 'systemd-sysusers']);
     for (const action of RPM_ACTIONS) expect(action.replaces).toMatch(/^[^\n]{10,200}$/);
+  });
+
+  it('a variant chooses some (rpm.post_install): only those run, in their order; the schema offers exactly these', async () => {
+    const root = await emptyRoot();
+    const outcomes = await runRpmActions(root, context(), { only: ['depmod', 'machine-id'] });
+    expect(outcomes.map((o) => o.action)).toEqual(['machine-id', 'depmod']);
+    expect((await lstat(join(root, 'etc/machine-id'))).size).toBe(0);
+    await expect(runRpmActions(root, context(), { only: ['sysuser'] })).rejects.toThrow(/no post-install action named sysuser/);
+    const { VARIANT_SCHEMA } = await import('../../compile/variant-schema.js');
+    const schema = VARIANT_SCHEMA as unknown as { properties: { rpm: { properties: { post_install: { items: { enum: string[] } } } } } };
+    expect(schema.properties.rpm.properties.post_install.items.enum).toEqual(RPM_ACTIONS.map((a) => a.name));
   });
 });
 
