@@ -164,6 +164,7 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
   const rootfs = rootfsNode({
     variant: name,
     postInstall: packageSource.format === 'rpm' ? 'rpm-actions' : 'scripts',
+    rpmActions: variant.rpm?.post_install,
     packages: packageSource.lock ? systemPackages(inputs, packageSource).map((p) => ({ name: p, node: packageSource.packageNode(p)! })) : [{ name: 'packages', node: packageSource.resolveId }],
     sourceDateEpoch,
     config: {

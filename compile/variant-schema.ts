@@ -115,6 +115,11 @@ export const VARIANT_SCHEMA = {
           items: { $ref: '#/$defs/rpmRepository' },
         },
         weak_deps: { type: 'boolean', description: 'install Recommends (default true, like dnf)' },
+        post_install: {
+          type: 'array',
+          items: { type: 'string', enum: ['sysusers', 'crypto-policies', 'authselect', 'machine-id', 'presets', 'depmod', 'ldconfig'] },
+          description: 'the native post-install actions run in place of the scriptlets (default all; each does nothing when what it works on is absent)',
+        },
         reviewed_scriptlets: {
           type: 'array',
           items: { type: 'string', pattern: '^[A-Za-z0-9+._-]+(/[a-z]+)?$' },

@@ -30,6 +30,8 @@ export interface RootfsNodeOptions extends StampsTime {
   config: Omit<RootfsConfig, 'variant'>;
   /** RPM packages: the native post-install actions run (and their host tools are declared). */
   postInstall?: 'scripts' | 'rpm-actions';
+  /** Which actions (default all of stages/rootfs/rpm-actions/). */
+  rpmActions?: string[];
 }
 
 export function rootfsId(variant: string): string {
@@ -64,7 +66,12 @@ export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
     // Local name = package name; the order lives in params (object keys do not keep it for all names).
     deps: Object.fromEntries(options.packages.map((pkg) => [pkg.name, pkg.node])),
     files: options.overlayDir ? [options.overlayDir] : [],
-    params: { packages: names, overlay: options.overlayDir ?? null, config: JSON.parse(JSON.stringify(config)) },
+    params: {
+      packages: names,
+      overlay: options.overlayDir ?? null,
+      config: JSON.parse(JSON.stringify(config)),
+      ...(options.postInstall === 'rpm-actions' ? { rpmActions: options.rpmActions ?? null } : {}),
+    },
     tools: options.postInstall === 'rpm-actions' ? [...SCRIPT_TOOLS, ...RPM_ACTION_TOOLS] : SCRIPT_TOOLS,
     env: epochEnv(options),
     description: `root tree of ${options.variant}: ${names.length} packages, overlay, config, install scripts`,
@@ -77,6 +84,7 @@ export function rootfsNode(options: RootfsNodeOptions): NodeSpec {
         tmpDir: ctx.tmp,
         sourceDateEpoch: parseSourceDateEpoch(ctx.env.SOURCE_DATE_EPOCH, ctx.id),
         runner: ctx,
+        rpmActions: options.rpmActions,
       });
     },
   };

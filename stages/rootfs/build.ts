@@ -43,6 +43,8 @@ export interface BuildRootfsOptions {
   tmpDir: string;
   sourceDateEpoch: number;
   runner: Runner;
+  /** RPM packages: the post-install actions to run (default all). */
+  rpmActions?: readonly string[];
 }
 
 export interface RootfsResult {
@@ -77,7 +79,7 @@ export async function buildRootfs(options: BuildRootfsOptions): Promise<RootfsRe
   const apk = packages.filter((p) => p.format === 'apk');
   const rpm = packages.filter((p) => p.format === 'rpm');
   const scripts = await runInstallScripts(tree, rootDir, apk, { runner, tmpDir: options.tmpDir, env });
-  const actions = rpm.length > 0 ? await runPostInstallActions(tree, rootDir, rpm, { runner, sourceDateEpoch: options.sourceDateEpoch }) : [];
+  const actions = rpm.length > 0 ? await runPostInstallActions(tree, rootDir, rpm, { runner, sourceDateEpoch: options.sourceDateEpoch, actions: options.rpmActions }) : [];
   const scriptSeconds = clock();
 
   await nameScriptOwners(tree, rootDir, [...scripts.map((s) => s.changes), ...actions.map((a) => a.changes)]);

@@ -22,7 +22,7 @@ export async function runPostInstallActions(
   tree: RootTree,
   rootDir: string,
   packages: readonly UnpackedPackage[],
-  options: { runner: Runner; sourceDateEpoch: number },
+  options: { runner: Runner; sourceDateEpoch: number; actions?: readonly string[] },
 ): Promise<ActionRun[]> {
   // Accounts that %pre scriptlets create with useradd/groupadd (and no sysusers.d file covers)
   // become sysusers lines: the review reads them out of the scriptlets.
@@ -44,6 +44,7 @@ export async function runPostInstallActions(
     rootDir,
     { runner: options.runner, sourceDateEpoch: options.sourceDateEpoch, extraSysusers: accountsToSysusers(accounts) },
     {
+      only: options.actions,
       async around(action, run) {
         const before = await snapshotTree(rootDir);
         const started = performance.now();

@@ -12,7 +12,7 @@ import { sysusers } from './sysusers.js';
 import type { RpmAction, RpmActionContext, RpmActionOutcome } from './types.js';
 
 export { RpmActionError, type RpmAction, type RpmActionContext, type RpmActionOutcome } from './types.js';
-export { reviewScriptlets, type ScriptletReview, type ReviewedScriptlet, type UncoveredScriptlet } from './review.js';
+export { reviewScriptlets, scriptletName, type ScriptletReview, type ReviewedScriptlet, type UncoveredScriptlet } from './review.js';
 export { accountsToSysusers, type AccountRequest } from './accounts.js';
 export type { PackageScriptlets, Scriptlet } from './scriptlet-catalog.js';
 
@@ -28,6 +28,8 @@ export function rpmAction(name: string): RpmAction {
 }
 
 export interface RunRpmActionsOptions {
+  /** The actions to run (by name, in RPM_ACTIONS' order whatever the order given); default all. */
+  only?: readonly string[];
   /** Runs before and after each action: the build snapshots the tree around it to pick its changes up. */
   around?: (action: RpmAction, run: () => Promise<RpmActionOutcome>) => Promise<RpmActionOutcome>;
 }
@@ -35,7 +37,9 @@ export interface RunRpmActionsOptions {
 /** Runs every action in order over the root. */
 export async function runRpmActions(root: string, ctx: RpmActionContext, options: RunRpmActionsOptions = {}): Promise<RpmActionOutcome[]> {
   const outcomes: RpmActionOutcome[] = [];
+  for (const name of options.only ?? []) rpmAction(name);
   for (const action of RPM_ACTIONS) {
+    if (options.only && !options.only.includes(action.name)) continue;
     const run = () => action.run(root, ctx);
     outcomes.push(await (options.around ? options.around(action, run) : run()));
   }

@@ -38,7 +38,8 @@ export interface ScriptletReview {
 
 const SHELLS = /^(\/usr)?\/bin\/(ba)?sh$|^(ba)?sh$/;
 
-function scriptletName(name: string): string {
+/** The name the review reports a scriptlet by (`postin` and `postinstall` are `post`). */
+export function scriptletName(name: string): string {
   const lower = name.toLowerCase();
   return LONG_NAMES[lower] ?? lower;
 }

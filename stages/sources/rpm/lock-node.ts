@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { NodeSpec } from '../../../graph/node.js';
 import { rpmHeadLength } from '../../../formats/rpm/header.js';
-import { reviewScriptlets, type PackageScriptlets } from '../../rootfs/rpm-actions/index.js';
+import { reviewScriptlets, scriptletName, type PackageScriptlets } from '../../rootfs/rpm-actions/index.js';
 import type { StageKind } from '../../kind.js';
 import { joinLocation, readHead } from '../download.js';
 import { canonicalRpmRequests, formatEvr, serializeRpmLock, type LockedScriptlet, type RpmLock } from './lock.js';
@@ -160,7 +160,7 @@ export function rpmLockNode(input: RpmLockNodeInput): NodeSpec {
               name: s.name,
               interpreter: s.interpreter,
               sha256: s.sha256,
-              covered: coverage.get(`${meta.name}/${s.name}`) ?? [],
+              covered: coverage.get(`${meta.name}/${scriptletName(s.name)}`) ?? [],
             })),
           };
         }),
