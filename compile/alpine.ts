@@ -12,7 +12,7 @@ import { locate, mirrorLocation } from './config.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
 import type { Repository, Variant } from './variant.js';
-import { installOrder, type PackageSource } from './package-source.js';
+import { packageLookups, type PackageSource } from './package-source.js';
 import { recipeBuildPackages } from './recipes.js';
 import { isRpmLock } from '../stages/sources/rpm/lock.js';
 
@@ -86,17 +86,7 @@ export function alpineSource(inputs: CompileInputs, problems: Problems): AlpineS
     lock,
     lockFile,
     parseLock,
-    packageNode(name) {
-      return lock ? unpackIds.get(name) : resolve.id;
-    },
-    fetchNode(name) {
-      const id = fetchIds.get(name);
-      if (!id) throw new Error(`no fetch node for ${name}`);
-      return id;
-    },
-    installOrder() {
-      return lock ? installOrder(lock) : [];
-    },
+    ...packageLookups(lock, resolve.id, { unpack: unpackIds, fetch: fetchIds }),
   };
 }
 

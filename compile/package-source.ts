@@ -57,3 +57,27 @@ export function installOrder(lock: LockFacts): string[] {
   }
   return order;
 }
+
+/**
+ * The lookups of a package source over its package nodes: while unlocked the resolve node stands
+ * for every package; locked, each name has its unpack and fetch nodes.
+ */
+export function packageLookups(
+  lock: LockFacts | undefined,
+  resolveId: string,
+  nodes: { unpack: ReadonlyMap<string, string>; fetch: ReadonlyMap<string, string> },
+): Pick<PackageSource, 'packageNode' | 'fetchNode' | 'installOrder'> {
+  return {
+    packageNode(name) {
+      return lock ? nodes.unpack.get(name) : resolveId;
+    },
+    fetchNode(name) {
+      const id = nodes.fetch.get(name);
+      if (!id) throw new Error(`no fetch node for ${name}`);
+      return id;
+    },
+    installOrder() {
+      return lock ? installOrder(lock) : [];
+    },
+  };
+}

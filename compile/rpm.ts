@@ -13,7 +13,7 @@ import type { TrustedKeyFile } from '../stages/sources/rpm/trust.js';
 import { mirrorTable } from './alpine.js';
 import { locate, mirrorLocation } from './config.js';
 import type { CompileInputs } from './load.js';
-import { installOrder, type PackageSource } from './package-source.js';
+import { packageLookups, type PackageSource } from './package-source.js';
 import type { Problems } from './problems.js';
 
 export interface RpmSource extends PackageSource {
@@ -87,17 +87,7 @@ export function rpmSource(inputs: CompileInputs, problems: Problems): RpmSource 
     lock,
     lockFile: inputs.lockFile,
     parseLock: parseRpmLock,
-    packageNode(name) {
-      return lock ? unpackIds.get(name) : lockNode.id;
-    },
-    fetchNode(name) {
-      const id = fetchIds.get(name);
-      if (!id) throw new Error(`no fetch node for ${name}`);
-      return id;
-    },
-    installOrder() {
-      return lock ? installOrder(lock) : [];
-    },
+    ...packageLookups(lock, lockNode.id, { unpack: unpackIds, fetch: fetchIds }),
   };
 }
 
