@@ -65,7 +65,9 @@ export const lockDefinition: CommandDef = {
   summary: "resolve a variant's packages against its repositories and write variants/<name>.lock.yaml",
   details:
     'Always downloads the indexes anew (verifying their signatures). Builds then use the lock and download no\n' +
-    'index; fetch nodes are keyed on each package\'s identity and checksum, so variants share them.',
+    'index; fetch nodes are keyed on each package\'s identity and checksum, so variants share them.\n' +
+    'RPM variants: the lock also reads each chosen package\'s header (not its payload), verifies it, and records\n' +
+    'its scriptlets; one that no post-install action covers fails the lock until rpm.reviewed_scriptlets names it.',
   args: [{ name: 'target', description: 'variant name or path to a variant file' }],
   options: [...runOptions, ...sourceOptions.filter((o) => o.name !== 'update-lock')],
   load: async () => (await import('./commands/lock.js')).lockCommand,
