@@ -5,6 +5,7 @@
 // same bytes, owners and devices come out exactly as given (mksquashfs -tar reads them).
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import { ByteReader, MemberBody } from './byte-reader.js';
 
 export const TAR_BLOCK = 512;
 
@@ -177,7 +178,9 @@ export async function* readTar(source: TarSource, options: TarReadOptions = {}):
 
     entries++;
     within(offset + TAR_BLOCK + roundUp(wireSize), entries, `entry ${JSON.stringify(header.path)} ends at`);
-    const body = new EntryBody(input, wireSize, roundUp(wireSize), offset, header.path, fail);
+    const body = new MemberBody(input, wireSize, roundUp(wireSize) - wireSize, `tar entry ${header.path}`, () =>
+      fail(`archive ends inside the body of ${JSON.stringify(header.path)}`, offset),
+    );
     yield { ...header, body };
     await body.finish();
   }
@@ -384,122 +387,6 @@ function roundUp(size: number): number {
 function printable(flag: string): string {
   const code = flag.charCodeAt(0);
   return code >= 0x20 && code < 0x7f ? flag : `\\x${code.toString(16).padStart(2, '0')}`;
-}
-
-/** Pull-based reader over chunks; hands out views into the source buffers when it can. */
-class ByteReader {
-  position = 0;
-  private chunk: Buffer = Buffer.alloc(0);
-  private chunkOffset = 0;
-  private readonly iterator: AsyncIterator<Uint8Array> | undefined;
-  private ended = false;
-
-  constructor(source: TarSource) {
-    if (source instanceof Uint8Array) {
-      this.chunk = Buffer.isBuffer(source) ? source : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-      this.ended = true;
-    } else {
-      this.iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-    }
-  }
-
-  /** Up to `n` bytes (fewer only at the end of the stream). */
-  async read(n: number): Promise<Buffer> {
-    const available = this.chunk.length - this.chunkOffset;
-    if (available >= n) return this.take(n);
-    const parts: Buffer[] = [];
-    let need = n;
-    for (;;) {
-      const have = this.chunk.length - this.chunkOffset;
-      if (have >= need) {
-        parts.push(this.take(need));
-        break;
-      }
-      if (have > 0) {
-        parts.push(this.take(have));
-        need -= have;
-      }
-      if (!(await this.pull())) break;
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  }
-
-  /** Up to `n` bytes in one or more pieces, without copying; empty at the end of the stream. */
-  async readSome(n: number): Promise<Buffer> {
-    if (this.chunk.length - this.chunkOffset === 0 && !(await this.pull())) return Buffer.alloc(0);
-    return this.take(Math.min(n, this.chunk.length - this.chunkOffset));
-  }
-
-  private take(n: number): Buffer {
-    const out = this.chunk.subarray(this.chunkOffset, this.chunkOffset + n);
-    this.chunkOffset += n;
-    this.position += n;
-    return out;
-  }
-
-  private async pull(): Promise<boolean> {
-    while (!this.ended && this.iterator) {
-      const next = await this.iterator.next();
-      if (next.done) {
-        this.ended = true;
-        break;
-      }
-      const value = next.value;
-      if (value.length === 0) continue;
-      this.chunk = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      this.chunkOffset = 0;
-      return true;
-    }
-    return false;
-  }
-}
-
-class EntryBody implements AsyncIterable<Buffer> {
-  private remaining: number;
-  private padding: number;
-  private started = false;
-
-  constructor(
-    private readonly input: ByteReader,
-    size: number,
-    paddedSize: number,
-    private readonly offset: number,
-    private readonly path: string,
-    private readonly fail: Fail,
-  ) {
-    this.remaining = size;
-    this.padding = paddedSize - size;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    if (this.started) throw new Error(`tar entry ${this.path}: body read twice`);
-    this.started = true;
-    while (this.remaining > 0) {
-      const piece = await this.input.readSome(this.remaining);
-      if (piece.length === 0) this.truncated();
-      this.remaining -= piece.length;
-      yield piece;
-    }
-  }
-
-  /** Skips what the consumer left, then the padding to the next block. */
-  async finish(): Promise<void> {
-    this.started = true;
-    while (this.remaining > 0) {
-      const piece = await this.input.readSome(this.remaining);
-      if (piece.length === 0) this.truncated();
-      this.remaining -= piece.length;
-    }
-    while (this.padding > 0) {
-      const piece = await this.input.readSome(this.padding);
-      if (piece.length === 0) this.truncated();
-      this.padding -= piece.length;
-    }
-  }
-
-  private truncated(): never {
-    return this.fail(`archive ends inside the body of ${JSON.stringify(this.path)}`, this.offset);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

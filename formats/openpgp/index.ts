@@ -6,4 +6,5 @@ export { PgpError, type PgpRejectReason } from './errors.js';
 export type { PgpKeyring, PgpPublicKey, PgpRejectedKey, PgpVerified } from './types.js';
 export { loadKeyringFiles, mergeKeyrings, pinKeyring, readKeyring } from './keyring.js';
 export { verifySignature } from './verify.js';
+export { publicKeyAlgorithmName } from './algorithms.js';
 export { armor, dearmor } from './armor.js';

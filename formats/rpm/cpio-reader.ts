@@ -2,6 +2,7 @@
 // members rpm >= 4.12 writes when a file is 4 GiB or larger (magic + the file's index in the
 // header; every other fact, the size included, comes from the header). Bodies are streamed:
 // nothing holds more than one chunk of a member. rpm needs no CRC variant (070702) and no odc.
+import { ByteReader, MemberBody } from '../byte-reader.js';
 
 export class CpioFormatError extends Error {
   override name = 'CpioFormatError';
@@ -120,7 +121,7 @@ export async function* readRpmCpio(source: AsyncIterable<Uint8Array>, options: C
       };
       padAfterHeader = pad4(NEWC_HEADER + namesize);
       if (name === TRAILER) {
-        await skip(input, padAfterHeader, () => fail('payload ends inside the cpio trailer', offset));
+        await input.skip(padAfterHeader, () => fail('payload ends inside the cpio trailer', offset));
         await expectOnlyZeros(input, fail);
         return;
       }
@@ -128,14 +129,16 @@ export async function* readRpmCpio(source: AsyncIterable<Uint8Array>, options: C
       fail(`bad cpio magic ${JSON.stringify(magic)} (expected 070701 or 07070X)`, offset);
       return;
     }
-    await skip(input, padAfterHeader, () => fail('payload ends inside a cpio header', offset));
+    await input.skip(padAfterHeader, () => fail('payload ends inside a cpio header', offset));
     const end = input.position + member.size + pad4(member.size);
     const limit = options.maxBytes === undefined ? undefined : typeof options.maxBytes === 'number' ? options.maxBytes : options.maxBytes(members);
     if (limit !== undefined && end > limit) {
       throw new CpioSizeLimitError(`${where}payload unpacks to more than ${limit} bytes (member ${members} reaches byte ${end})`, end, limit);
     }
     const label = member.name ?? `file #${member.fileIndex}`;
-    const body = new MemberBody(input, member.size, pad4(member.size), () => fail(`payload ends inside the data of ${JSON.stringify(label)}`, offset));
+    const body = new MemberBody(input, member.size, pad4(member.size), `cpio member ${JSON.stringify(label)}`, () =>
+      fail(`payload ends inside the data of ${JSON.stringify(label)}`, offset),
+    );
     yield { ...member, body };
     await body.finish();
   }
@@ -151,14 +154,6 @@ function hexField(buf: Buffer, at: number, offset: number, fail: (m: string, o: 
   return parseInt(text, 16);
 }
 
-async function skip(input: ByteReader, n: number, truncated: () => never): Promise<void> {
-  while (n > 0) {
-    const piece = await input.readSome(n);
-    if (piece.length === 0) truncated();
-    n -= piece.length;
-  }
-}
-
 /** rpm writes nothing after the trailer; a tool padding to a block writes zeros. Anything else is not ours to ignore. */
 async function expectOnlyZeros(input: ByteReader, fail: (m: string, o: number) => never): Promise<void> {
   let seen = 0;
@@ -170,102 +165,5 @@ async function expectOnlyZeros(input: ByteReader, fail: (m: string, o: number) =
     const bad = piece.findIndex((b) => b !== 0);
     if (bad >= 0) fail('data after the cpio trailer', at + bad);
     if (seen > 1 << 20) fail('more than 1 MiB of padding after the cpio trailer', at);
-  }
-}
-
-/** Pull-based reader over chunks; hands out views into the source buffers. */
-class ByteReader {
-  position = 0;
-  private chunk: Buffer = Buffer.alloc(0);
-  private chunkOffset = 0;
-  private readonly iterator: AsyncIterator<Uint8Array>;
-  private ended = false;
-
-  constructor(source: AsyncIterable<Uint8Array>) {
-    this.iterator = source[Symbol.asyncIterator]();
-  }
-
-  /** Up to `n` bytes (fewer only at the end of the stream). */
-  async read(n: number): Promise<Buffer> {
-    if (this.chunk.length - this.chunkOffset >= n) return this.take(n);
-    const parts: Buffer[] = [];
-    let need = n;
-    for (;;) {
-      const have = this.chunk.length - this.chunkOffset;
-      if (have >= need) {
-        parts.push(this.take(need));
-        break;
-      }
-      if (have > 0) {
-        parts.push(this.take(have));
-        need -= have;
-      }
-      if (!(await this.pull())) break;
-    }
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  }
-
-  /** Up to `n` bytes without copying; empty at the end of the stream. */
-  async readSome(n: number): Promise<Buffer> {
-    if (this.chunk.length - this.chunkOffset === 0 && !(await this.pull())) return Buffer.alloc(0);
-    return this.take(Math.min(n, this.chunk.length - this.chunkOffset));
-  }
-
-  private take(n: number): Buffer {
-    const out = this.chunk.subarray(this.chunkOffset, this.chunkOffset + n);
-    this.chunkOffset += n;
-    this.position += n;
-    return out;
-  }
-
-  private async pull(): Promise<boolean> {
-    while (!this.ended) {
-      const next = await this.iterator.next();
-      if (next.done) {
-        this.ended = true;
-        break;
-      }
-      const value = next.value;
-      if (value.length === 0) continue;
-      this.chunk = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-      this.chunkOffset = 0;
-      return true;
-    }
-    return false;
-  }
-}
-
-class MemberBody implements AsyncIterable<Buffer> {
-  private remaining: number;
-  private padding: number;
-  private started = false;
-
-  constructor(
-    private readonly input: ByteReader,
-    size: number,
-    padding: number,
-    private readonly truncated: () => never,
-  ) {
-    this.remaining = size;
-    this.padding = padding;
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    if (this.started) throw new Error('cpio member body read twice');
-    this.started = true;
-    while (this.remaining > 0) {
-      const piece = await this.input.readSome(this.remaining);
-      if (piece.length === 0) this.truncated();
-      this.remaining -= piece.length;
-      yield piece;
-    }
-  }
-
-  async finish(): Promise<void> {
-    this.started = true;
-    await skip(this.input, this.remaining, this.truncated);
-    this.remaining = 0;
-    await skip(this.input, this.padding, this.truncated);
-    this.padding = 0;
   }
 }

@@ -2,19 +2,10 @@
 // several digests, text mode, armored and binary) verified natively, and the refusals: altered
 // data, unknown keys, a subkey stripped of its binding, a revoked key, SHA-1, ECDSA, truncation.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PgpError, readKeyring, verifySignature, type PgpKeyring } from '../../formats/openpgp/index.js';
+import { readKeyring, verifySignature, type PgpKeyring } from '../../formats/openpgp/index.js';
 import { readPackets, TAG } from '../../formats/openpgp/packets.js';
 import { GpgHome, type GpgKey } from './gpg.js';
-
-function rejection(fn: () => unknown): PgpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PgpError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgpError, but verification succeeded');
-}
+import { rejection } from './rejection.js';
 
 const DATA = Buffer.from('repomd.xml stand-in: <repomd><data type="primary"/></repomd>\n');
 

@@ -9,26 +9,7 @@ import { armor, loadKeyringFiles, mergeKeyrings, PgpError, pinKeyring, readKeyri
 import { readPackets } from '../../formats/openpgp/packets.js';
 import { GpgHome } from './gpg.js';
 import { ALICE, ALICE_SUBKEY_ID, corpusPresent, keyFile, keyPath, KEYS, rpmPath, RPM_ORG_ED25519_SUBKEY_ID, RPM_ORG_RSA, RPM_ORG_RSA_SUBKEY_ID } from './corpus.js';
-
-
-function rejection(fn: () => unknown): PgpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PgpError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgpError');
-}
-
-async function rejectionAsync(promise: Promise<unknown>): Promise<PgpError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (err instanceof PgpError) return err;
-  throw err ?? new Error('expected a PgpError');
-}
+import { rejection, rejectionAsync } from './rejection.js';
 
 /** gpg's fingerprints for the keys of a file (primary and subkeys), as the oracle. */
 async function gpgFingerprints(path: string): Promise<string[]> {

@@ -2,9 +2,10 @@
 // primary, RSA by a subkey (valid, expired, revoked), EdDSA by an added subkey, and the
 // signatures that must be refused (v3 packets, a post-quantum v6 signature, an altered header).
 import { beforeAll, describe, expect, test } from 'vitest';
-import { PgpError, readKeyring, verifySignature, type PgpKeyring } from '../../formats/openpgp/index.js';
+import { readKeyring, verifySignature, type PgpKeyring } from '../../formats/openpgp/index.js';
 import { ALICE, ALICE_SUBKEY_ID, corpusPresent, keyFile, rpmPath, RPM_ORG_ED25519_SUBKEY_ID, RPM_ORG_RSA } from './corpus.js';
 import { readRpmSignatures } from './rpm-header.js';
+import { rejection } from './rejection.js';
 
 const RSA_HEADER = 268;
 const EDDSA_HEADER = 267;
@@ -19,16 +20,6 @@ async function headerSignature(rpm: string, tag: number): Promise<{ header: Buff
   const signature = tags.get(tag);
   if (!Buffer.isBuffer(signature)) throw new Error(`${rpm} has no binary tag ${tag}`);
   return { header, signature };
-}
-
-function rejection(fn: () => unknown): PgpError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof PgpError) return err;
-    throw err;
-  }
-  throw new Error('expected a PgpError, but verification succeeded');
 }
 
 describe.skipIf(!corpusPresent())('rpm test packages (../shared/corpus/rpm-tests)', () => {

@@ -88,36 +88,8 @@ done
 exit 0
 `;
 
-export const CRYPTO_POLICIES_POST_LUA = `if not posix.access("/etc/crypto-policies/config") then
-    local policy = "DEFAULT"
-    local cf = io.open("/proc/sys/crypto/fips_enabled", "r")
-    if cf then
-        if cf:read() == "1" then
-            policy = "FIPS"
-        end
-        cf:close()
-    end
-    cf = io.open("/etc/crypto-policies/config", "w")
-    if cf then
-        cf:write(policy.."\\n")
-        cf:close()
-    end
-    cf = io.open("/etc/crypto-policies/state/current", "w")
-    if cf then
-        cf:write(policy.."\\n")
-        cf:close()
-    end
-    local policypath = "/usr/share/crypto-policies/"..policy
-    for fn in posix.files(policypath) do
-        if fn ~= "." and fn ~= ".." then
-            local backend = fn:gsub(".*/", ""):gsub("%..*", "")
-            local cfgfn = "/etc/crypto-policies/back-ends/"..backend..".config"
-            posix.unlink(cfgfn)
-            posix.symlink(policypath.."/"..fn, cfgfn)
-        end
-    end
-end
-`;
+/** crypto-policies' Lua %post: the demo mirror's package carries Rocky's text verbatim. */
+export { CRYPTO_POLICIES_POST as CRYPTO_POLICIES_POST_LUA } from '../../fixtures/rpm/system-files.js';
 
 /** setup's %post: removes upgrade leftovers and runs newaliases through posix.fork/exec. */
 export const SETUP_POST_LUA = `for i, name in ipairs({"passwd", "shadow", "group", "gshadow"}) do

@@ -4,6 +4,7 @@
 // A chain is the path of requests that led to a name, starting at the request list's label:
 //   ['iuppiter', 'openssh', 'so:libcrypto.so.3']  renders  iuppiter -> openssh -> so:libcrypto.so.3
 // A step reached through a virtual name shows the package behind it: `openssh-client (openssh-client-default)`.
+import { resolveFailureMessage, sortProblems } from '../resolve-report.js';
 
 export interface MissingProblem {
   kind: 'missing';
@@ -68,21 +69,13 @@ export type ResolveProblem =
   | ConflictProblem
   | UninstallableProblem;
 
-export function renderChain(chain: readonly string[]): string {
-  return chain.join(' -> ');
-}
-
 /** Base class: the package list cannot be resolved. `problems` lists everything that is wrong. */
 export class ResolveError extends Error {
   constructor(
     readonly label: string,
     readonly problems: ResolveProblem[],
   ) {
-    const lines = problems.map((p) => `  - ${p.message}`);
-    super(
-      `cannot resolve the package list of ${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        lines.join('\n'),
-    );
+    super(resolveFailureMessage('package list', label, problems));
     this.name = 'ResolveError';
   }
 }
@@ -112,9 +105,7 @@ const KIND_ORDER: Record<ResolveProblem['kind'], number> = {
 
 /** Sorts problems (root causes first) and builds the error of the first one's kind. */
 export function resolveErrorFor(label: string, problems: ResolveProblem[]): ResolveError {
-  const sorted = [...problems].sort(
-    (a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
-  );
+  const sorted = sortProblems(problems, KIND_ORDER);
   switch (sorted[0]!.kind) {
     case 'missing':
     case 'no-candidate':

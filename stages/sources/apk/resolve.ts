@@ -53,9 +53,9 @@ import {
   type ConflictProblem,
   type ConflictSide,
   type ResolveProblem,
-  renderChain,
   resolveErrorFor,
 } from './resolve-errors.js';
+import { renderChain } from '../resolve-report.js';
 import {
   type Disqualification,
   type NameNode,

@@ -5,6 +5,7 @@
 //   ['levitate', 'kernel-core', 'linux-firmware >= 20220209']
 // renders  levitate -> kernel-core -> linux-firmware >= 20220209.
 // A step met by a package of another name shows it: `/bin/sh (bash)`.
+import { resolveFailureMessage, sortProblems } from '../resolve-report.js';
 
 export interface MissingProblem {
   kind: 'missing';
@@ -53,21 +54,13 @@ export interface UninstallableProblem {
 
 export type RpmResolveProblem = MissingProblem | NothingProvidesProblem | ConflictProblem | UninstallableProblem;
 
-export function renderChain(chain: readonly string[]): string {
-  return chain.join(' -> ');
-}
-
 /** Base class: the package list cannot be resolved. `problems` lists what is wrong. */
 export class RpmResolveError extends Error {
   constructor(
     readonly label: string,
     readonly problems: RpmResolveProblem[],
   ) {
-    const lines = problems.map((p) => `  - ${p.message}`);
-    super(
-      `cannot resolve the RPM package list of ${label}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` +
-        lines.join('\n'),
-    );
+    super(resolveFailureMessage('RPM package list', label, problems));
     this.name = 'RpmResolveError';
   }
 }
@@ -97,9 +90,7 @@ const KIND_ORDER: Record<RpmResolveProblem['kind'], number> = {
 /** Sorts problems (root causes first), drops repeats, and builds the error of the first one's kind. */
 export function rpmResolveErrorFor(label: string, problems: RpmResolveProblem[]): RpmResolveError {
   const unique = [...new Map(problems.map((p) => [p.message, p])).values()];
-  const sorted = unique.sort(
-    (a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.message < b.message ? -1 : a.message > b.message ? 1 : 0),
-  );
+  const sorted = sortProblems(unique, KIND_ORDER);
   switch (sorted[0]!.kind) {
     case 'missing':
     case 'nothing-provides':

@@ -20,9 +20,9 @@ import type { DepFlag, RpmDep, RpmPackageMeta, RpmRepository } from './model.js'
 import { suggestNames } from '../../../util/did-you-mean.js';
 import {
   type RpmResolveProblem,
-  renderChain,
   rpmResolveErrorFor,
 } from './resolve-errors.js';
+import { renderChain } from '../resolve-report.js';
 import { type Rule, RuleBuilder, depFulfilled, isRpmlibDep, lit, varOf } from './resolve-rules.js';
 import { Solver, Unsolvable } from './resolve-solver.js';
 import { PackagePool, type PoolPackage, nevra } from './resolve-universe.js';
