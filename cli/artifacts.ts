@@ -1,6 +1,7 @@
 // Copies a build's artifacts out of the store into out/<variant>/, where users look for them.
 // Each is copied to a temporary name and renamed into place, so a reader never sees half a
 // file; an artifact already there from the same output is left alone (no-op builds stay fast).
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -26,15 +27,34 @@ export async function publishArtifacts(outDir: string, artifacts: Artifact[], ou
     now[a.to] = stamp;
     published[a.to] = target;
     if (previous[a.to] === stamp && (await exists(target))) continue;
-    const tmp = join(dirname(target), `.${a.to.replace(/\//g, '_')}.tmp-${process.pid}`);
+    const tmp = join(dirname(target), `.${a.to.replace(/\//g, '_')}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
     await rm(tmp, { recursive: true, force: true });
     await mkdir(dirname(target), { recursive: true });
     await copyTree(join(outcome.path, a.from), tmp);
-    await rm(target, { recursive: true, force: true });
-    await rename(tmp, target);
+    await replace(tmp, target);
   }
-  await writeFile(join(outDir, MANIFEST), JSON.stringify({ ...previous, ...now }, null, 1));
+  const manifestTmp = join(outDir, `${MANIFEST}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  await writeFile(manifestTmp, JSON.stringify({ ...previous, ...now }, null, 1));
+  await rename(manifestTmp, join(outDir, MANIFEST));
   return published;
+}
+
+/**
+ * Renames `tmp` over `target`. A directory cannot be renamed over a non-empty one, and another
+ * build publishing the same artifact may put its copy there between our remove and our rename:
+ * then remove again and retry (both copies come from the same output).
+ */
+async function replace(tmp: string, target: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    await rm(target, { recursive: true, force: true });
+    try {
+      await rename(tmp, target);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 5 || (code !== 'ENOTEMPTY' && code !== 'EEXIST')) throw err;
+    }
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -59,7 +59,7 @@ describe('boot-test nodes in the engine', () => {
     expect(result.cpuSeconds).toBeGreaterThan(0);
     expect(await readFile(join(node.outputDir!, 'serial.log'), 'utf8')).toContain('__READY_42__');
     const log = await readFile(node.log!, 'utf8');
-    expect(log).toMatch(/^# test:demo:bios \(boot-test v2\)/);
+    expect(log).toMatch(/^# test:demo:bios \(boot-test v3\)/);
     expect(log).toMatch(/^qemu: \S*qemu-system-x86_64 -machine pc /m);
     expect(log).toContain('serial| __READY_42__');
   }, 900_000);
@@ -132,7 +132,7 @@ describe('boot-test keys', () => {
     expect(nodes[0].deps).toEqual({ iso: 'iso:acorn' });
     expect(nodes[2].id).toBe('secureboot-vars:acorn');
     expect(nodes[2].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'mkfs.fat', 'mmd', 'mcopy']);
-    expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy']);
+    expect(nodes[5].tools).toEqual(['qemu-system-x86_64', 'setpriv', 'xorriso', 'sfdisk', 'mkfs.fat', 'mmd', 'mcopy', 'mkfs.ext4']);
   });
 
   it("change when a firmware file's content or the scenario changes, not when the firmware moves", async () => {
