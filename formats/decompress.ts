@@ -88,7 +88,7 @@ export function decompressStream(input: Readable, compression: Compression | 'au
     if (kind === 'none') {
       await pipeline(source, limit, sink, { signal });
     } else if (kind === 'gzip') {
-      // 256 KiB output chunks: the default 16 KiB left a metadata parser waiting on gunzip half the time.
+      // 256 KiB output chunks: with the default 16 KiB a metadata parser waited on gunzip half the time.
       await pipeline(source, createGunzip({ chunkSize: 256 << 10 }), limit, sink, { signal });
     } else {
       await throughTool(kind === 'xz' ? 'xz' : 'zstd', source, limit, sink, subject, signal, (exit) => (verified = exit));

@@ -299,6 +299,10 @@ async function unpackVerified(options: UnpackRpmOptions, verified: VerifiedRpmHe
       plainHash?.update(chunk);
     }),
   );
+  // pipe() does not pass errors on: a failing read or decompression must end the reader below
+  // with its error, not leave it waiting (and the error unhandled).
+  file.on('error', (err) => compressed.destroy(err));
+  decompressed.on('error', (err) => plain.destroy(err));
   const strippedSize = (index: number): number | undefined => tree.strippedSize(index);
   try {
     for await (const member of readRpmCpio(plain as AsyncIterable<Buffer>, { label: 'payload', maxBytes: limit, strippedSize })) {
