@@ -19,20 +19,18 @@
 //   node dist/bench/rpm.js baseline-memory
 // Each prints one JSON line.
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createGzip, gunzipSync } from 'node:zlib';
 import type { RpmPackageMeta } from '../stages/sources/rpm/model.js';
 import { findFileProviders } from '../stages/sources/rpm/repodata/filelists.js';
 import { readPrimary } from '../stages/sources/rpm/repodata/primary.js';
 import { parseRepomd, repomdEntry } from '../stages/sources/rpm/repodata/repomd.js';
 import { streamVerifiedText, type ExpectedFile } from '../stages/sources/rpm/repodata/verified-file.js';
 import { resolveRpmPackages } from '../stages/sources/rpm/resolve.js';
+import { writePrimaryCopies } from '../fixtures/rpm/big-primary.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const REQUESTS = ['kernel-core', 'systemd', 'bash'];
@@ -320,47 +318,12 @@ async function unpackBench(work: string, rounds: number) {
   };
 }
 
-/** Writes primary.xml.gz made of `copies` renamed copies of the corpus packages; returns its repomd facts. */
-async function writeBigPrimary(corpusPrimary: string, path: string, copies: number): Promise<ExpectedFile & { openSize: number; size: number; packages: number }> {
-  const text = gunzipSync(readFileSync(corpusPrimary)).toString('utf8');
-  const head = text.slice(0, text.indexOf('<package '));
-  const blocks = text.slice(head.length, text.lastIndexOf('</metadata>')).split(/(?=<package type="rpm">)/);
-  const packages = blocks.length * copies;
-  const open = createHash('sha256');
-  const closed = createHash('sha256');
-  let openSize = 0;
-  let size = 0;
-  const gzip = createGzip({ level: 1 });
-  const sink = createWriteStream(path);
-  gzip.on('data', (chunk: Buffer) => {
-    closed.update(chunk);
-    size += chunk.length;
-    sink.write(chunk);
-  });
-  const write = async (s: string): Promise<void> => {
-    const bytes = Buffer.from(s);
-    open.update(bytes);
-    openSize += bytes.length;
-    if (!gzip.write(bytes)) await new Promise((r) => gzip.once('drain', r));
-  };
-  await write(head.replace(/packages="\d+"/, `packages="${packages}"`));
-  for (let copy = 0; copy < copies; copy++) {
-    for (const block of blocks) await write(block.replace(/<name>([^<]+)<\/name>/, `<name>$1-c${copy}</name>`));
-  }
-  await write('</metadata>\n');
-  gzip.end();
-  await finished(gzip);
-  sink.end();
-  await finished(sink);
-  return { checksum: { type: 'sha256', hex: closed.digest('hex') }, size, openChecksum: { type: 'sha256', hex: open.digest('hex') }, openSize, packages };
-}
-
 async function memoryBench(corpus: string, work: string, rounds: number) {
   const { median, round } = await import('./stats.js');
   const repomdPath = join(corpus, 'repodata', 'repomd.xml');
   const primary = repomdEntry(parseRepomd(readFileSync(repomdPath), repomdPath), 'primary', repomdPath);
   const path = join(work, 'primary.xml.gz');
-  const expected = await writeBigPrimary(join(corpus, primary.location), path, 6);
+  const expected = await writePrimaryCopies(join(corpus, primary.location), path, 6);
   const baseline: { vmHwm: number; vmRss: number }[] = [];
   const parsed: { count: number; ms: number; rssBeforeKiB: number; vmHwm: number; vmRss: number }[] = [];
   await takeTurns(

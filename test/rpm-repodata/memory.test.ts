@@ -6,14 +6,12 @@
 // with the descriptions, which it would if kept strings still pointed into the parser's chunks.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createGzip, gunzipSync } from 'node:zlib';
 import { build as esbuild } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../fixtures/paths.js';
@@ -21,6 +19,7 @@ import type { RpmPackageMeta } from '../../stages/sources/rpm/model.js';
 import { readPrimary } from '../../stages/sources/rpm/repodata/primary.js';
 import type { ExpectedFile } from '../../stages/sources/rpm/repodata/verified-file.js';
 import { corpusFile, corpusPresent, CS9_DIR } from './corpus.js';
+import { writePrimaryCopies } from '../../fixtures/rpm/big-primary.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -31,37 +30,9 @@ function settledHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Writes primary.xml.gz made of `copies` rewrites of the corpus packages; returns its repomd facts. */
-async function writePrimary(path: string, copies: number, rewrite: (block: string, copy: number) => string): Promise<ExpectedFile & { openSize: number; packages: number }> {
-  const text = gunzipSync(readFileSync(corpusFile('primary').path)).toString('utf8');
-  const head = text.slice(0, text.indexOf('<package '));
-  const blocks = text.slice(head.length, text.lastIndexOf('</metadata>')).split(/(?=<package type="rpm">)/);
-  const packages = blocks.length * copies;
-  const open = createHash('sha256');
-  const closed = createHash('sha256');
-  let openSize = 0;
-  let size = 0;
-  const gzip = createGzip({ level: 1 });
-  const sink = createWriteStream(path);
-  gzip.on('data', (chunk: Buffer) => {
-    closed.update(chunk);
-    size += chunk.length;
-    sink.write(chunk);
-  });
-  const write = async (s: string): Promise<void> => {
-    const bytes = Buffer.from(s);
-    open.update(bytes);
-    openSize += bytes.length;
-    if (!gzip.write(bytes)) await new Promise((r) => gzip.once('drain', r));
-  };
-  await write(head.replace(/packages="\d+"/, `packages="${packages}"`));
-  for (let copy = 0; copy < copies; copy++) for (const block of blocks) await write(rewrite(block, copy));
-  await write('</metadata>\n');
-  gzip.end();
-  await finished(gzip);
-  sink.end();
-  await finished(sink);
-  return { checksum: { type: 'sha256', hex: closed.digest('hex') }, size, openChecksum: { type: 'sha256', hex: open.digest('hex') }, openSize, packages };
+/** primary.xml.gz made of `copies` rewrites of the corpus packages, with its repomd facts. */
+function writePrimary(path: string, copies: number, rewrite: (block: string, copy: number) => string) {
+  return writePrimaryCopies(corpusFile('primary').path, path, copies, rewrite);
 }
 
 /**
