@@ -150,6 +150,24 @@ describe('pipeline test demo-rpm', () => {
     expect(await sha256(join(elsewhere, 'out/demo-rpm/demo-rpm.iso'))).toBe(await sha256(join(project, 'out/demo-rpm/demo-rpm.iso')));
   });
 
+  it('a second RPM variant on the same cache takes every package download and unpack from it', async () => {
+    const text = (await readFile(join(project, VARIANT), 'utf8')).replace(/^name: demo-rpm$/m, 'name: demo-rpm-2').replace(/^iso_label: .*$/m, 'iso_label: PIPELINE_RPM2');
+    await writeFile(join(project, 'variants/demo-rpm-2.yaml'), text);
+    await writeFile(join(project, 'variants/demo-rpm-2.lock.yaml'), (await readFile(join(project, LOCK), 'utf8')).replace(/^variant: demo-rpm$/m, 'variant: demo-rpm-2'));
+    try {
+      const second = await cli(['build', 'demo-rpm-2', '--json', '--mirror', mirror.flag], project);
+      expect(second.code, second.stderr).toBe(0);
+      const status = statuses(second.stdout);
+      const packageNodes = Object.entries(status).filter(([id]) => id.startsWith('rpm-fetch:') || id.startsWith('rpm:'));
+      expect(packageNodes).toHaveLength(2 * lock.packages.length);
+      expect(packageNodes.filter(([, s]) => s !== 'cached')).toEqual([]);
+      expect(status['rootfs:demo-rpm-2']).toBe('built');
+    } finally {
+      await rm(join(project, 'variants/demo-rpm-2.yaml'), { force: true });
+      await rm(join(project, 'variants/demo-rpm-2.lock.yaml'), { force: true });
+    }
+  });
+
   it('an Alpine variant on the same cache: the same image stages, no node of one reused by the other', async () => {
     const alpine = await demoProject('pipeline-demo-with-rpm-');
     projects.push(alpine);
