@@ -19,11 +19,56 @@ export interface PoolPackage {
   installOnly: boolean;
 }
 
-/** The providers of one capability name: parallel lists (one object per name, not per provide). */
-interface Providers {
-  ids: number[];
+/**
+ * Every provide of the pool, as slots in flat arrays chained per capability name: indexing
+ * allocates nothing per provide and looks each name up once. A name's chain starts at its first
+ * slot, then runs from the newest back to the second (a new slot goes in right after the first).
+ */
+class ProvideSlots {
+  /** The first slot of each name. */
+  readonly head = new Map<string, number>();
+  ids: Int32Array;
+  next: Int32Array;
   /** The provide entry; null for the implicit `name = EVR` of a package that does not list it. */
-  deps: (RpmDep | null)[];
+  readonly deps: (RpmDep | null)[] = [];
+
+  constructor(capacity: number) {
+    this.ids = new Int32Array(Math.max(capacity, 16));
+    this.next = new Int32Array(this.ids.length);
+  }
+
+  add(name: string, id: number, dep: RpmDep | null): void {
+    const slot = this.deps.length;
+    if (slot === this.ids.length) {
+      const ids = new Int32Array(slot * 2);
+      ids.set(this.ids);
+      const next = new Int32Array(slot * 2);
+      next.set(this.next);
+      this.ids = ids;
+      this.next = next;
+    }
+    this.ids[slot] = id;
+    this.deps.push(dep);
+    const first = this.head.get(name);
+    if (first === undefined) {
+      this.head.set(name, slot);
+      this.next[slot] = -1;
+    } else {
+      this.next[slot] = this.next[first]!;
+      this.next[first] = slot;
+    }
+  }
+
+  /** The slots of `name`, in the order they were added. */
+  slotsOf(name: string): number[] {
+    const first = this.head.get(name);
+    if (first === undefined) return [];
+    const slots = [first];
+    for (let slot = this.next[first]!; slot >= 0; slot = this.next[slot]!) slots.push(slot);
+    // [first, newest, ..., second] -> [first, second, ..., newest]
+    if (slots.length > 2) slots.push(...slots.splice(1).reverse());
+    return slots;
+  }
 }
 
 /** libdnf's default installonlypkgs: a package providing one of these is multiversion. */
@@ -51,17 +96,21 @@ export class PackagePool {
   /** Packages of other architectures: never installed, named in error messages. */
   readonly foreign: { meta: RpmPackageMeta; repository: RpmRepository }[] = [];
   private readonly byName = new Map<string, PoolPackage[]>();
-  private readonly provideIndex = new Map<string, Providers>();
+  private readonly provideIndex: ProvideSlots;
   private readonly fileIndex = new Map<string, number[]>();
   private readonly byKey = new Map<string, PoolPackage>();
   /** File paths whose providers the caller's filelists lookup has answered. */
   private readonly filesAsked = new Set<string>();
   private readonly cache = new Map<string, number[]>();
+  private readonly cacheByDep = new Map<object, number[]>();
 
   constructor(
     repositories: readonly RpmRepository[],
     readonly arch: string,
   ) {
+    let provides = 0;
+    for (const repository of repositories) for (const meta of repository.packages) provides += meta.provides.length + 1;
+    this.provideIndex = new ProvideSlots(provides);
     for (const repository of repositories) {
       for (const meta of repository.packages) {
         if (meta.arch !== arch && meta.arch !== 'noarch') {
@@ -76,18 +125,19 @@ export class PackagePool {
           continue;
         }
         const id = this.packages.length;
-        const installOnly = INSTALL_ONLY.has(meta.name) || meta.provides.some((p) => INSTALL_ONLY.has(p.name));
+        let installOnly = INSTALL_ONLY.has(meta.name);
+        // rpm packages provide their own name = EVR; primary.xml lists it, libsolv adds it if not.
+        let selfProvided = false;
+        for (const p of meta.provides) {
+          this.provideIndex.add(p.name, id, p);
+          if (p.name === meta.name) selfProvided = true;
+          else if (!installOnly && INSTALL_ONLY.has(p.name)) installOnly = true;
+        }
+        if (!selfProvided) this.provideIndex.add(meta.name, id, null);
         const pkg: PoolPackage = { id, meta, repository, key, installOnly };
         this.packages.push(pkg);
         this.byKey.set(key, pkg);
         push(this.byName, meta.name, pkg);
-        // rpm packages provide their own name = EVR; primary.xml lists it, libsolv adds it if not.
-        let selfProvided = false;
-        for (const p of meta.provides) {
-          this.addProvide(p.name, id, p);
-          if (p.name === meta.name) selfProvided = true;
-        }
-        if (!selfProvided) this.addProvide(meta.name, id, null);
         for (const f of meta.files) {
           const list = this.fileIndex.get(f);
           if (!list) this.fileIndex.set(f, [id]);
@@ -95,14 +145,6 @@ export class PackagePool {
         }
       }
     }
-  }
-
-  private addProvide(name: string, id: number, dep: RpmDep | null): void {
-    const entry = this.provideIndex.get(name);
-    if (entry) {
-      entry.ids.push(id);
-      entry.deps.push(dep);
-    } else this.provideIndex.set(name, { ids: [id], deps: [dep] });
   }
 
   get size(): number {
@@ -133,24 +175,32 @@ export class PackagePool {
    * the path as a capability.
    */
   whatProvides(dep: Pick<RpmDep, 'name' | 'flags' | 'evr'>): number[] {
+    // Dependency entries are shared objects (the parser pools them): most lookups end here,
+    // without building a key.
+    const known = this.cacheByDep.get(dep);
+    if (known) return known;
     const cacheKey = dep.flags && dep.evr ? `${dep.name}\0${dep.flags}\0${dep.evr.epoch}:${dep.evr.version}-${dep.evr.release ?? ''}` : dep.name;
-    const cached = this.cache.get(cacheKey);
-    if (cached) return cached;
-    const required = rangeOf(dep);
-    const out = new Set<number>();
-    const entry = this.provideIndex.get(dep.name);
-    if (entry) {
-      for (let i = 0; i < entry.ids.length; i++) {
-        const id = entry.ids[i]!;
-        const provided = entry.deps[i];
-        const range = provided === null ? { flags: 'EQ' as const, evr: this.packages[id]!.meta.evr } : provided ? rangeOf(provided) : null;
-        if (rangesOverlap(range, required)) out.add(id);
-      }
-    }
-    if (dep.name.startsWith('/')) for (const id of this.fileIndex.get(dep.name) ?? []) out.add(id);
-    const list = [...out].sort((a, b) => a - b);
-    this.cache.set(cacheKey, list);
+    let list = this.cache.get(cacheKey);
+    if (!list) this.cache.set(cacheKey, (list = this.providersOf(dep)));
+    this.cacheByDep.set(dep, list);
     return list;
+  }
+
+  private providersOf(dep: Pick<RpmDep, 'name' | 'flags' | 'evr'>): number[] {
+    const required = rangeOf(dep);
+    // Slots come in pool order, a package's together (it may list the name twice): ids ascending.
+    const out: number[] = [];
+    const { ids, deps } = this.provideIndex;
+    for (const slot of this.provideIndex.slotsOf(dep.name)) {
+      const id = ids[slot]!;
+      if (out.length > 0 && out[out.length - 1] === id) continue;
+      const provided = deps[slot]!;
+      const range = provided === null ? { flags: 'EQ' as const, evr: this.packages[id]!.meta.evr } : rangeOf(provided);
+      if (rangesOverlap(range, required)) out.push(id);
+    }
+    const files = dep.name.startsWith('/') ? this.fileIndex.get(dep.name) : undefined;
+    if (!files || files.length === 0) return out;
+    return [...new Set([...out, ...files])].sort((a, b) => a - b);
   }
 
   /** Foreign-architecture packages that would meet a dependency (for messages). */
@@ -167,7 +217,7 @@ export class PackagePool {
 
   /** Does the pool already know every provider of this path (primary.xml's own file lists)? */
   fileAnswered(path: string): boolean {
-    return this.filesAsked.has(path) || this.fileIndex.has(path) || this.provideIndex.has(path);
+    return this.filesAsked.has(path) || this.fileIndex.has(path) || this.provideIndex.head.has(path);
   }
 
   /** Records a filelists lookup: path -> package keys. Paths asked but absent have no provider. */
@@ -183,6 +233,7 @@ export class PackagePool {
       if (list) list.sort((a, b) => a - b);
     }
     this.cache.clear();
+    this.cacheByDep.clear();
   }
 
   /** Is `a` newer than `b` (same name)? */
