@@ -9,7 +9,7 @@ import { constants } from 'node:fs';
 // Small files, links, directories and times use the synchronous calls: each is one short syscall,
 // and a package of hundreds of small files otherwise waits on a thread-pool round trip per call.
 import { chmodSync, closeSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
-import { link, open } from 'node:fs/promises';
+import { link } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CapabilityError, capabilityXattr } from '../../../formats/rpm/capabilities.js';
 import type { CpioMember } from '../../../formats/rpm/cpio-reader.js';
@@ -258,15 +258,17 @@ export class RpmTreeWriter {
         closeSync(fd);
       }
     } else {
-      const handle = await open(target, CREATE_FLAGS, mode);
+      // Chunks written as they come, synchronously: a page-cache write of one decompressed chunk is
+      // shorter than the round trip to the thread pool an awaited write costs.
+      const fd = openSync(target, CREATE_FLAGS, mode);
       try {
         for await (const chunk of member.body) {
           own?.update(chunk);
           sha256.update(chunk);
-          await handle.write(chunk);
+          writeSync(fd, chunk);
         }
       } finally {
-        await handle.close();
+        closeSync(fd);
       }
     }
     const contentSha256 = sha256.digest('hex');
