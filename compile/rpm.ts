@@ -5,7 +5,7 @@
 // cache entries. Pure: the lock comes in with the inputs.
 import { relative } from 'node:path';
 import type { NodeSpec } from '../graph/node.js';
-import { formatEvr, isRpmLock, parseRpmLock, type RpmLock } from '../stages/sources/rpm/lock.js';
+import { canonicalRpmRequests, formatEvr, isRpmLock, parseRpmLock, type RpmLock } from '../stages/sources/rpm/lock.js';
 import { rpmLockNode, rpmLockNodeId } from '../stages/sources/rpm/lock-node.js';
 import { rpmFetchNode, rpmUnpackNode } from '../stages/sources/rpm/package.js';
 import { rpmRepodataNode } from '../stages/sources/rpm/repodata/index-node.js';
@@ -100,7 +100,7 @@ function lockFits(inputs: CompileInputs, lock: RpmLock, problems: Problems): boo
   const before = problems.count;
   if (lock.arch !== rpm.arch) problems.add(`${display} was made for ${lock.arch}, the variant builds ${rpm.arch}; ${relock}`);
   if (lock.weakDeps !== (rpm.weak_deps ?? true)) problems.add(`${display} was made with weak dependencies ${lock.weakDeps ? 'on' : 'off'}; ${relock}`);
-  const now = [...new Set(variant.packages ?? [])].map((r) => r.trim().replace(/\s+/g, ' ')).sort();
+  const now = canonicalRpmRequests(variant.packages ?? []);
   const added = now.filter((r) => !lock.requested.includes(r));
   const removed = lock.requested.filter((r) => !now.includes(r));
   if (added.length || removed.length) {

@@ -106,16 +106,30 @@ function addMembers(record: string[], members: string[]): void {
   record[3] = current.join(',');
 }
 
+/** The `name:x:id:...` records of passwd/group text, first record of a name or id winning. */
+function idRecords(text: string): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    const id = Number(fields[2]);
+    if (fields.length >= 3 && fields[0] && fields[2] !== '' && Number.isInteger(id)) out.push([fields[0], id]);
+  }
+  return out;
+}
+
+function firstWins<K, V>(pairs: Array<[K, V]>): Map<K, V> {
+  const map = new Map<K, V>();
+  for (const [k, v] of pairs) if (!map.has(k)) map.set(k, v);
+  return map;
+}
+
 /** uid -> name and gid -> name from passwd/group text (names for entries scripts created). */
 export function idNames(passwdText: string, groupText: string): { users: Map<number, string>; groups: Map<number, string> } {
-  const table = (text: string): Map<number, string> => {
-    const map = new Map<number, string>();
-    for (const line of text.split('\n')) {
-      const fields = line.split(':');
-      const id = Number(fields[2]);
-      if (fields.length >= 3 && fields[2] !== '' && Number.isInteger(id) && !map.has(id)) map.set(id, fields[0]);
-    }
-    return map;
-  };
-  return { users: table(passwdText), groups: table(groupText) };
+  const byId = (text: string) => firstWins(idRecords(text).map(([name, id]): [number, string] => [id, name]));
+  return { users: byId(passwdText), groups: byId(groupText) };
+}
+
+/** name -> uid and name -> gid (ids for owners a package names, as RPM headers do). */
+export function nameIds(passwdText: string, groupText: string): { users: Map<string, number>; groups: Map<string, number> } {
+  return { users: firstWins(idRecords(passwdText)), groups: firstWins(idRecords(groupText)) };
 }

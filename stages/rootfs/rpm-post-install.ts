@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Runner } from '../shared/host-runner.js';
+import { nameIds } from './accounts.js';
 import { RootfsError } from './errors.js';
 import type { UnpackedPackage } from './package-input.js';
 import { accountsToSysusers, reviewScriptlets, runRpmActions, type RpmActionOutcome } from './rpm-actions/index.js';
@@ -69,17 +70,7 @@ export async function runPostInstallActions(
 /** uid/gid of every entry an RPM package owns by name, from the root's final accounts. */
 export async function resolveOwnerNames(tree: RootTree, rootDir: string, rpmPackages: ReadonlySet<string>): Promise<void> {
   const read = async (name: string) => readFile(join(rootDir, tree.resolve(`etc/${name}`)), 'utf8').catch(() => '');
-  const ids = (text: string): Map<string, number> => {
-    const map = new Map<string, number>();
-    for (const line of text.split('\n')) {
-      const fields = line.split(':');
-      const id = Number(fields[2]);
-      if (fields.length >= 3 && fields[0] && fields[2] !== '' && Number.isInteger(id) && !map.has(fields[0])) map.set(fields[0], id);
-    }
-    return map;
-  };
-  const users = ids(await read('passwd'));
-  const groups = ids(await read('group'));
+  const { users, groups } = nameIds(await read('passwd'), await read('group'));
   const unknown: string[] = [];
   for (const entry of tree.entries()) {
     if (!entry.package || !rpmPackages.has(entry.package)) continue;

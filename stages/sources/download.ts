@@ -52,20 +52,24 @@ export function joinLocation(base: string, name: string): string {
 }
 
 export async function download(location: string, dest: string, options: DownloadOptions = {}): Promise<void> {
+  await withRetries(location, options, () => attemptDownload(location, dest, options));
+}
+
+/** Runs `attempt` again after transient failures, with exponential backoff; errors are named. */
+async function withRetries<T>(location: string, options: DownloadOptions, attempt: () => Promise<T>): Promise<T> {
   const retries = options.retries ?? 3;
   let delay = options.backoffMs ?? 500;
   const named = (message: string): string => (options.subject ? `${options.subject}: ${message}` : message);
-  for (let attempt = 0; ; attempt++) {
+  for (let n = 0; ; n++) {
     try {
-      await attemptDownload(location, dest, options);
-      return;
+      return await attempt();
     } catch (err) {
       const e = err instanceof DownloadError ? err : new DownloadError(`${location}: ${(err as Error).message}`, location, true);
-      if (!e.transient || attempt >= retries || options.signal?.aborted) {
-        const after = attempt > 0 ? ` (after ${attempt + 1} attempts)` : '';
+      if (!e.transient || n >= retries || options.signal?.aborted) {
+        const after = n > 0 ? ` (after ${n + 1} attempts)` : '';
         throw new DownloadError(named(e.message) + after, location, e.transient);
       }
-      options.log?.(`${named(e.message)}; retrying in ${delay} ms (attempt ${attempt + 2} of ${retries + 1})`);
+      options.log?.(`${named(e.message)}; retrying in ${delay} ms (attempt ${n + 2} of ${retries + 1})`);
       await sleep(delay, options.signal);
       delay *= 2;
     }
@@ -108,20 +112,7 @@ async function attemptDownload(location: string, dest: string, options: Download
  * like a download; fails when the file ends first or the head would pass `maxBytes`.
  */
 export async function readHead(location: string, wanted: (head: Buffer) => number | undefined, options: DownloadOptions & { maxBytes: number }): Promise<Buffer> {
-  const retries = options.retries ?? 3;
-  let delay = options.backoffMs ?? 500;
-  const named = (message: string): string => (options.subject ? `${options.subject}: ${message}` : message);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await attemptHead(location, wanted, options);
-    } catch (err) {
-      const e = err instanceof DownloadError ? err : new DownloadError(`${location}: ${(err as Error).message}`, location, true);
-      if (!e.transient || attempt >= retries || options.signal?.aborted) throw new DownloadError(named(e.message), location, e.transient);
-      options.log?.(`${named(e.message)}; retrying in ${delay} ms`);
-      await sleep(delay, options.signal);
-      delay *= 2;
-    }
-  }
+  return withRetries(location, options, () => attemptHead(location, wanted, options));
 }
 
 async function attemptHead(location: string, wanted: (head: Buffer) => number | undefined, options: DownloadOptions & { maxBytes: number }): Promise<Buffer> {
