@@ -21,7 +21,8 @@
 //       depends: [musl]                        (locked packages it needs: installed first)
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
+import { stringify } from 'yaml';
+import { LockFileError, readLockYaml } from '../lock-fields.js';
 import type { ApkRepositoryRef } from './apkindex.js';
 import { type Dependency, DependencyFormatError, formatDependency, parseDependency } from './depend.js';
 import type { Resolution } from './resolve.js';
@@ -65,16 +66,7 @@ export interface ApkLock {
   packages: LockedPackage[];
 }
 
-export class LockFileError extends Error {
-  constructor(
-    readonly file: string,
-    readonly entry: string,
-    readonly reason: string,
-  ) {
-    super(`${file}: ${entry ? `${entry}: ` : ''}${reason}`);
-    this.name = 'LockFileError';
-  }
-}
+export { LockFileError };
 
 export interface LockDifference {
   /** Requested now, not when the lock was made. */
@@ -213,18 +205,7 @@ export function serializeLock(lock: ApkLock): string {
 
 /** Parses and validates lock text; errors name the file and the entry. */
 export function parseLock(text: string, file: string): ApkLock {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new LockFileError(file, '', `not valid YAML: ${doc.errors[0]!.message}; regenerate it with \`pipeline lock <variant>\``);
-  }
-  const data: unknown = doc.toJS();
-  const fail = (entry: string, reason: string): never => {
-    throw new LockFileError(file, entry, `${reason}; regenerate the lock with \`pipeline lock <variant>\``);
-  };
-  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const str = (v: unknown, entry: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(entry, 'expected a non-empty string'));
-  const int = (v: unknown, entry: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(entry, 'expected a non-negative integer'));
-
+  const { data, fail, isRecord, str, int } = readLockYaml(text, file);
   if (!isRecord(data)) return fail('', 'expected a mapping at the top level');
   if (data.lockVersion !== LOCK_VERSION) fail('lockVersion', `expected ${LOCK_VERSION}, got ${JSON.stringify(data.lockVersion)}`);
   const variant = str(data.variant, 'variant');

@@ -22,8 +22,8 @@
 //       depends: [filesystem, glibc]                (locked packages it requires: installed first)
 //       scriptlets:
 //         - { name: post, interpreter: /bin/sh, sha256: <hex>, covered: [presets] }
-import { parseDocument, stringify } from 'yaml';
-import { LockFileError } from '../apk/lock.js';
+import { stringify } from 'yaml';
+import { readLockYaml } from '../lock-fields.js';
 import type { Evr } from './model.js';
 
 export const RPM_LOCK_VERSION = 1;
@@ -129,15 +129,7 @@ export function serializeRpmLock(lock: RpmLock): string {
 }
 
 export function parseRpmLock(text: string, file: string): RpmLock {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) throw new LockFileError(file, '', `not valid YAML: ${doc.errors[0]!.message}; regenerate it with \`pipeline lock <variant>\``);
-  const data: unknown = doc.toJS();
-  const fail = (entry: string, reason: string): never => {
-    throw new LockFileError(file, entry, `${reason}; regenerate the lock with \`pipeline lock <variant>\``);
-  };
-  const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  const str = (v: unknown, entry: string): string => (typeof v === 'string' && v.length > 0 ? v : fail(entry, 'expected a non-empty string'));
-  const int = (v: unknown, entry: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(entry, 'expected a non-negative integer'));
+  const { data, fail, isRecord, str, int } = readLockYaml(text, file);
   const list = (v: unknown, entry: string): unknown[] => (Array.isArray(v) ? v : fail(entry, 'expected a list'));
 
   if (!isRecord(data)) return fail('', 'expected a mapping at the top level');
