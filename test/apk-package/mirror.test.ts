@@ -13,6 +13,7 @@ import { resolvePackages } from '../../stages/sources/apk/resolve.js';
 import { ApkPackageError, unpackApk } from '../../stages/sources/apk/package.js';
 import { loadTrustedKeys, type TrustedKeys } from '../../stages/sources/apk/trust.js';
 import type { IndexPackage } from '../../fixtures/alpine/apkindex-writer.js';
+import { INSTALLER_PACKAGE_NAMES } from '../../fixtures/alpine/installer-packages.js';
 import { TOOLCHAIN_PACKAGE_NAMES } from '../../fixtures/alpine/toolchain-packages.js';
 import { DEMO_KEYS_DIR } from '../../fixtures/alpine/signer.js';
 import { buildDemoMirror, DEMO_DESCRIPTION, demoRepoDir, ensureDemoMirror, type DemoMirror } from '../../fixtures/build-mirror.js';
@@ -77,6 +78,7 @@ describe('the demo mirror', () => {
         'systemd-boot',
         'systemd-efistub',
         ...TOOLCHAIN_PACKAGE_NAMES,
+        ...INSTALLER_PACKAGE_NAMES,
       ].sort(),
     );
     const index = await readApkIndexFile(readFileSync(mirror.indexPath), keys, mirror.indexPath);

@@ -14,6 +14,14 @@ export const LIVE_PACKAGES = [
   'crypto-policies', 'levitate-demo-release', 'levitate-demo-live',
 ];
 
+/** The manual install's and the A/B updater's tools: the package a variant lists -> commands it ships. */
+export const INSTALL_TOOLS: Record<string, string[]> = {
+  gdisk: ['/usr/sbin/sgdisk'],
+  dosfstools: ['/usr/sbin/mkfs.fat', '/usr/sbin/fsck.fat'],
+  e2fsprogs: ['/usr/sbin/mkfs.ext4', '/usr/sbin/e2fsck', '/usr/sbin/tune2fs', '/usr/bin/chattr'],
+  openssl: ['/usr/bin/openssl'],
+};
+
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
