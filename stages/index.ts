@@ -25,6 +25,7 @@ import { RPM_REPODATA_STAGE } from './sources/rpm/repodata/index-node.js';
 import { SQUASHFS_STAGE } from './squashfs.js';
 import { STEP_STAGE } from './step.js';
 import { UKI_STAGE } from './uki.js';
+import { UPDATE_BUNDLE_STAGE } from './update-bundle.js';
 
 export const STAGE_KINDS: readonly StageKind[] = [
   APK_INDEX_STAGE,
@@ -47,6 +48,7 @@ export const STAGE_KINDS: readonly StageKind[] = [
   ESP_STAGE,
   ISO_STAGE,
   SBOM_STAGE,
+  UPDATE_BUNDLE_STAGE,
   STEP_STAGE,
   PROJECT_FILES_STAGE,
   BOOT_TEST_STAGE,
