@@ -10,6 +10,7 @@ import type { NodeSpec } from '../graph/node.js';
 import { EROFS_FILE, EROFS_UPPER_FILE, erofsNode } from '../stages/erofs.js';
 import { liveEspNode } from '../stages/esp.js';
 import { initramfsNode, INITRAMFS_IMAGE } from '../stages/initramfs.js';
+import { installerToolsNode } from '../stages/installer.js';
 import { isoNode } from '../stages/iso.js';
 import { layerNode, type LayerTree } from '../stages/layer.js';
 import { liveKernelCommandLine } from '../stages/iso/volume-label.js';
@@ -20,6 +21,7 @@ import { SIGNING_KEY_ENV, signNode } from '../stages/sign.js';
 import { SQUASHFS_FILE, SQUASHFS_UPPER_FILE, squashfsNode } from '../stages/squashfs.js';
 import { stepId } from '../stages/step.js';
 import { ukiNode } from '../stages/uki.js';
+import { updateBundleFileName, updateBundleNode, type ExtraLayer } from '../stages/update-bundle.js';
 import type { PackageSource } from './package-source.js';
 import { lockClosure, recipeBuildPackages, recipeGraph } from './recipes.js';
 import type { Artifact } from './index.js';
@@ -43,7 +45,16 @@ export interface SystemGraph {
     /** Every layer on the medium, base first (the base alone when there is no upper layer). */
     layersInIso: string[];
     ukiInIso: (slot: 'system-a' | 'system-b') => string;
+    /** The variant's update bundle: `<variant>-<version>.update` in this node's output. */
+    bundle: { node: string; file: string };
   };
+  /** The version the bundles carry: the os `version_id` (0 without one). */
+  version: string;
+  /**
+   * Another bundle of this system, signed with the same key: another version, or another
+   * variant's name in its manifest, with one more layer of files on top (the update tests').
+   */
+  derivedBundle(options: { id: string; variant?: string; version: string; extraLayer?: ExtraLayer }): { node: NodeSpec; file: string };
 }
 
 /** The fields a whole-system variant must have, checked with positions. */
@@ -73,9 +84,17 @@ export function osRelease(variant: Variant): Record<string, string> {
   return fields;
 }
 
+/**
+ * An installed slot's command line carries `panic=` (unless the variant sets one): a trial boot
+ * that crashes, or whose initramfs fails, reboots into the committed slot unattended.
+ */
+export const SLOT_PANIC_SECONDS = 5;
+
 export function slotCommandLine(variant: Variant, slot: Slot): string {
   if (slot === 'live') return liveKernelCommandLine(variant.iso_label!, liveBaseCommandLine(variant));
-  return [`root=LABEL=${slot}`, ...(variant.kernel!.cmdline ?? [])].join(' ');
+  const cmdline = variant.kernel!.cmdline ?? [];
+  const panic = cmdline.some((arg) => arg.startsWith('panic=')) ? [] : [`panic=${SLOT_PANIC_SECONDS}`];
+  return [`root=LABEL=${slot}`, ...cmdline, ...panic].join(' ');
 }
 
 /**
@@ -186,17 +205,21 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
   const rootImageFile = format === 'erofs' ? EROFS_FILE : SQUASHFS_FILE;
   const rootImage = image(rootfs.id, undefined, rootImageFile);
   nodes.push(rootImage);
-  let upperImage: NodeSpec | undefined;
   const upperImageFile = format === 'erofs' ? EROFS_UPPER_FILE : SQUASHFS_UPPER_FILE;
-  const trees = [...(options.layers ?? []), ...recipes.trees];
-  if (overlays[0] || trees.length > 0) {
-    const layer = layerNode({ variant: name, base: rootfs.id, overlayDir: overlays[0], trees, sourceDateEpoch });
-    nodes.push(overlays[0] ? { ...layer, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : layer);
-    // The upper layer is small (an overlay, recipe trees): one job slot, so a one-recipe rebuild
-    // does not wait for every slot to free up on its way to the ISO.
-    upperImage = image(layer.id, `${rootImage.id}:upper`, upperImageFile, 1);
-    nodes.push(upperImage);
-  }
+  // Every system carries the installer and update tools (recstrap, recfstab, recchroot, recab).
+  const installer = installerToolsNode({
+    variant: name,
+    certificate: variant.signing!.certificate,
+    hints: { [variant.signing!.certificate]: `${source.where(['signing', 'certificate'])}: the db certificate; its key verifies update bundles` },
+  });
+  nodes.push(installer);
+  const trees = [...(options.layers ?? []), ...recipes.trees, { name: 'installer', node: installer.id }];
+  const layer = layerNode({ variant: name, base: rootfs.id, overlayDir: overlays[0], trees, sourceDateEpoch });
+  nodes.push(overlays[0] ? { ...layer, hints: { [overlays[0]]: `${source.where(variant.system?.overlays ? ['system', 'overlays', 0] : [])}: the overlay directory` } } : layer);
+  // The upper layer is small (an overlay, recipe trees, the tools): one job slot, so a
+  // one-recipe rebuild does not wait for every slot to free up on its way to the ISO.
+  const upperImage = image(layer.id, `${rootImage.id}:upper`, upperImageFile, 1);
+  nodes.push(upperImage);
 
   // The live initramfs: kernel modules and busybox only, never the rootfs.
   const kernel = variant.kernel!;
@@ -277,7 +300,7 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
       kernel: kernelNode,
       initramfs: initramfs.id,
       rootImage: rootImage.id,
-      ...(upperImage ? { upperImage: upperImage.id } : {}),
+      upperImage: upperImage.id,
       systemA: signedUki['system-a'],
       systemB: signedUki['system-b'],
     },
@@ -287,11 +310,33 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
       isohdpfxBin: `${syslinuxDir}/isohdpfx.bin`,
       kernel: `root/${kernel.image}`,
       rootImage: rootImageFile,
-      ...(upperImage ? { upperImage: upperImageFile } : {}),
+      upperImage: upperImageFile,
     },
     sourceDateEpoch,
   });
   nodes.push(iso);
+
+  // The update bundle: the root's layers as one slot image and both slot UKIs, signed with the db key.
+  const version = variant.os!.version_id ?? '0';
+  const bundleOf = (options: { id: string; variant?: string; version: string; extraLayer?: ExtraLayer }) => {
+    const node = updateBundleNode({
+      id: options.id,
+      variant: options.variant ?? name,
+      os,
+      version: options.version,
+      epoch: sourceDateEpoch,
+      layers: [{ node: rootImage.id, file: rootImageFile }, { node: upperImage.id, file: upperImageFile }],
+      systemA: { node: signedUki['system-a'], file: 'uki.efi' },
+      systemB: { node: signedUki['system-b'], file: 'uki.efi' },
+      certificate: signing.certificate,
+      keyPath,
+      hints: { certificate: hints.certificate, key: hints.key },
+      extraLayer: options.extraLayer,
+    });
+    return { node, file: updateBundleFileName(options.variant ?? name, options.version) };
+  };
+  const bundle = bundleOf({ id: `bundle:${name}`, version });
+  nodes.push(bundle.node);
 
   const sbom = sbomNode({
     variant: name,
@@ -316,18 +361,22 @@ export function systemGraph(inputs: CompileInputs, packageSource: PackageSource,
       { node: iso.id, from: `${name}.iso`, to: `${name}.iso` },
       { node: iso.id, from: `${name}.iso.sha256`, to: `${name}.iso.sha256` },
       { node: rootImage.id, from: rootImageFile, to: rootImageFile },
-      ...(upperImage ? [{ node: upperImage.id, from: upperImageFile, to: upperImageFile }] : []),
+      { node: upperImage.id, from: upperImageFile, to: upperImageFile },
       { node: initramfs.id, from: INITRAMFS_IMAGE, to: INITRAMFS_IMAGE },
       { node: sbom.id, from: 'sbom.spdx.json', to: 'sbom.spdx.json' },
+      { node: bundle.node.id, from: bundle.file, to: bundle.file },
     ],
     ids: {
       iso: iso.id,
       isoFile: `${name}.iso`,
       signedSystemdBoot: signedSdboot.id,
       rootImageInIso: `/live/${rootImageFile}`,
-      layersInIso: [`/live/${rootImageFile}`, ...(upperImage ? [`/live/${upperImageFile}`] : [])],
+      layersInIso: [`/live/${rootImageFile}`, `/live/${upperImageFile}`],
       ukiInIso: (slot) => `/boot/uki/${os}-${slot}.efi`,
+      bundle: { node: bundle.node.id, file: bundle.file },
     },
+    version,
+    derivedBundle: bundleOf,
   };
 }
 

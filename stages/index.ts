@@ -7,6 +7,7 @@ import { BOOT_TEST_STAGE, SECUREBOOT_VARS_STAGE } from '../qemu/node.js';
 import { EROFS_STAGE } from './erofs.js';
 import { ESP_STAGE } from './esp.js';
 import { INITRAMFS_STAGE } from './initramfs.js';
+import { INSTALLER_STAGE } from './installer.js';
 import { ISO_STAGE } from './iso.js';
 import { LAYER_STAGE } from './layer.js';
 import type { HostTool, StageKind } from './kind.js';
@@ -39,6 +40,7 @@ export const STAGE_KINDS: readonly StageKind[] = [
   SOURCE_STAGE,
   RECIPE_STAGE,
   ROOTFS_STAGE,
+  INSTALLER_STAGE,
   LAYER_STAGE,
   SQUASHFS_STAGE,
   EROFS_STAGE,

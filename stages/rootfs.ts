@@ -17,7 +17,8 @@ export { hostRunner, type Runner } from './shared/host-runner.js';
 export { PathConflictError, InstallScriptError, RootfsConfigError, RootfsError } from './rootfs/errors.js';
 
 /** Bump when the rootfs output changes for the same inputs. */
-export const ROOTFS_KIND_VERSION = 1;
+// 2: the A/B fstab mounts the ESP by label EFI on /boot, as the manual install makes it.
+export const ROOTFS_KIND_VERSION = 2;
 
 export interface RootfsNodeOptions extends StampsTime {
   variant: string;

@@ -13,7 +13,8 @@ export function hostnameText(hostname: string): string {
   return `${hostname}\n`;
 }
 
-export const FSTAB_DEFAULTS: Required<FstabConfig> = { espLabel: 'ESP', espMountPoint: '/efi', varLabel: 'var' };
+// The seed's manual install: `mkfs.fat -F32 -n EFI`, the ESP mounted on /boot (it holds the UKIs).
+export const FSTAB_DEFAULTS: Required<FstabConfig> = { espLabel: 'EFI', espMountPoint: '/boot', varLabel: 'var' };
 
 /** /etc/fstab of the A/B layout (ESP, system-a, system-b, var). */
 export function fstabText(settings: FstabConfig = {}): string {

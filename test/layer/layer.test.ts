@@ -158,7 +158,7 @@ describe('the upper layer', () => {
 });
 
 describe('the layer in the graph', () => {
-  it('the overlay makes an upper layer and image the ISO carries; recipe trees join it; no overlay, no layer', async () => {
+  it('the overlay makes an upper layer and image the ISO carries; recipe trees and the installer tools join it', async () => {
     const { loadCompileInputs } = await import('../../compile/load.js');
     const { compileTarget } = await import('../../compile/index.js');
     const { projectRoot } = await import('../../fixtures/paths.js');
@@ -185,13 +185,14 @@ describe('the layer in the graph', () => {
     expect(node(extra.nodes, 'layer:demo')!.deps).toMatchObject({ base: 'rootfs:demo', 'tree:recipe:extra': 'step:demo:extra', 'tree:recipe:hello': 'recipe:demo:hello' });
     expect(node(extra.nodes, 'rootfs:demo')!.params).toEqual(node(plain.nodes, 'rootfs:demo')!.params);
 
-    // Only the overlay: a layer without trees. Neither overlay nor recipes: no layer at all.
+    // Only the overlay: a layer of it and the installer tools. Neither overlay nor recipes: the
+    // tools alone still make the upper layer (every system carries recstrap, recab and friends).
     const noRecipes = { ...inputs, loaded: { ...inputs.loaded, variant: { ...inputs.loaded.variant, recipes: [] } } };
     const overlayOnly = await compileTarget(noRecipes);
-    expect(node(overlayOnly.nodes, 'layer:demo')!.deps).toEqual({ base: 'rootfs:demo' });
+    expect(node(overlayOnly.nodes, 'layer:demo')!.deps).toEqual({ base: 'rootfs:demo', 'tree:installer': 'installer:demo' });
     const bare = await compileTarget({ ...noRecipes, conventionalOverlay: undefined });
-    expect(bare.nodes.map((n) => n.id).filter((id) => id.includes('layer') || id.endsWith(':upper'))).toEqual([]);
-    expect(node(bare.nodes, 'iso:demo')!.deps!['upper-image']).toBeUndefined();
-    expect(bare.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs']);
+    expect(node(bare.nodes, 'layer:demo')!.files ?? []).toEqual([]);
+    expect(node(bare.nodes, 'iso:demo')!.deps!['upper-image']).toBe('squashfs:demo:upper');
+    expect(bare.system!.ids.layersInIso).toEqual(['/live/filesystem.squashfs', '/live/overlayfs.squashfs']);
   });
 });

@@ -107,7 +107,7 @@ describe('the slot-b and enrollment disks', () => {
     await handle.read(head, 0, 64, slotB.start * 512);
     await handle.close();
     expect(head.equals(image.subarray(0, 64))).toBe(true);
-    // The filesystems carry the labels the image's fstab mounts them by (LABEL=ESP, LABEL=var).
+    // The filesystems carry the labels the image's fstab mounts them by (LABEL=EFI, LABEL=var).
     const label = async (partition: { start: number; size: number }) => {
       const { stdout } = await run('blkid', ['-p', '-o', 'export', '-O', String(partition.start * 512), '--size', String(partition.size * 512), disk]);
       return Object.fromEntries(stdout.trim().split('\n').map((line: string) => line.split('=', 2)));

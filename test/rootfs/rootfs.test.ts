@@ -120,7 +120,7 @@ describe('generated configuration', () => {
     const fstab = read('etc/fstab');
     const rows = fstab.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/));
     expect(rows.map((r) => [r[0], r[1], r[2]])).toEqual([
-      ['LABEL=ESP', '/efi', 'vfat'],
+      ['LABEL=EFI', '/boot', 'vfat'],
       ['LABEL=var', '/var', 'auto'],
       ['/var/home', '/home', 'none'],
     ]);
@@ -128,7 +128,7 @@ describe('generated configuration', () => {
     expect(rows[2][3]).toContain('bind');
     expect(rows.some((r) => r[1] === '/')).toBe(false);
     expect(fstab).toMatch(/root=LABEL=system-a or root=LABEL=system-b/);
-    for (const dir of ['efi', 'var', 'home', 'dev', 'proc', 'sys', 'run', 'tmp']) expect(entry(built.manifest, dir).type).toBe('dir');
+    for (const dir of ['boot', 'var', 'home', 'dev', 'proc', 'sys', 'run', 'tmp']) expect(entry(built.manifest, dir).type).toBe('dir');
   });
 
   it('merges users into the packages passwd/group/shadow; live root has an empty password', () => {
