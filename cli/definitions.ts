@@ -8,7 +8,7 @@ import type { CommandDef, OptionDef } from './command.js';
 import { cacheDirOption, jobsOption, jsonOption } from './common-options.js';
 
 /** `pipeline test --scenario` values: compile/tests.ts SCENARIOS (a test keeps the two equal). */
-export const SCENARIO_NAMES = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b'];
+export const SCENARIO_NAMES = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b', 'install', 'update', 'update-broken', 'update-refused'];
 
 /** `pipeline graph --format` values: graph/render.ts GRAPH_FORMATS (a test keeps the two equal). */
 export const GRAPH_FORMAT_NAMES = ['text', 'dot', 'json', 'mermaid'];

@@ -12,13 +12,16 @@ import {
   slotBTestNode,
 } from '../qemu/node.js';
 import { bootTimeScale, TimeScaleConfigError } from '../qemu/time-scale.js';
+import { INSTALLED_DISK, installTestNode, updateBrokenTestNode, updateRefusedTestNode, updateTestNode } from '../qemu/install-node.js';
 import { projectFilesNode } from '../stages/project-files.js';
+import { osReleaseText } from '../stages/rootfs/etc-files.js';
+import { osRelease } from './system.js';
 import type { CompileInputs } from './load.js';
 import type { Problems } from './problems.js';
 import type { SystemGraph } from './system.js';
 import type { Scenario } from './variant.js';
 
-export const SCENARIOS: Scenario[] = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b'];
+export const SCENARIOS: Scenario[] = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b', 'install', 'update', 'update-broken', 'update-refused'];
 
 /** A /proc/mounts line of an overlayfs root with exactly `layers` read-only layers. */
 export function layeredRootPattern(layers: number): string {
@@ -39,16 +42,19 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
     problems.add(err.message);
   }
   const scenarios = only ?? variant.tests?.scenarios ?? SCENARIOS;
-  const commands = [
-    // What every image must show: its own os-release ID and a kernel matching its modules.
+  // What every image must show: its own os-release ID and a kernel matching its modules; then
+  // the variant's own checks.
+  const imageCommands = [
     { run: `. /etc/os-release && test "$ID" = ${shellQuoteWord(variant.os!.id)}` },
     { run: 'test -d "/lib/modules/$(uname -r)"' },
-    // The root is every layer joined by overlayfs: as many lowerdirs as the image has layers.
-    { run: `grep -E ${shellQuoteWord(layeredRootPattern(system.ids.layersInIso.length))} /proc/mounts` },
     ...(variant.tests?.commands ?? []),
   ];
+  // A root from the medium is every layer joined by overlayfs: as many lowerdirs as the image
+  // has layers. (An installed slot A holds the system extracted; an update adds a layer.)
+  const commands = [{ run: `grep -E ${shellQuoteWord(layeredRootPattern(system.ids.layersInIso.length))} /proc/mounts` }, ...imageCommands];
   const iso = { node: system.ids.iso, file: system.ids.isoFile };
   const nodes: NodeSpec[] = [];
+  const updates = updateTestInputs(inputs, system, iso, imageCommands, nodes);
   for (const scenario of scenarios) {
     if (scenario === 'secure-boot') {
       const enrollDir = variant.signing?.enroll;
@@ -82,9 +88,58 @@ export function testGraph(inputs: CompileInputs, system: SystemGraph, problems: 
           commands,
         }),
       );
+    } else if (scenario === 'install') {
+      updates.installed();
+    } else if (scenario === 'update') {
+      nodes.push(updateTestNode({ variant: name, installed: updates.installed(), next: updates.next(), nextVersion: updates.nextVersion, commands: imageCommands }));
+    } else if (scenario === 'update-broken') {
+      nodes.push(updateBrokenTestNode({ variant: name, installed: updates.installed(), broken: updates.broken() }));
+    } else if (scenario === 'update-refused') {
+      nodes.push(updateRefusedTestNode({ variant: name, installed: updates.installed(), next: updates.next(), foreign: updates.foreign() }));
     } else {
       nodes.push(liveIsoTestNode({ variant: name, scenario, iso, commands }));
     }
   }
   return nodes;
+}
+
+/**
+ * What the install and update tests share, each made once when a scenario first asks: the
+ * install node (its installed disk is every update test's base) and the bundles the updates
+ * install, derived from the variant's own (same layers and UKIs, signed with the same key) with
+ * one more layer: the next version's os-release; an init that dies at once; or, for the
+ * foreign one, another variant's name in its manifest.
+ */
+function updateTestInputs(inputs: CompileInputs, system: SystemGraph, iso: { node: string; file: string }, commands: { run: string; expect?: string }[], nodes: NodeSpec[]) {
+  const { variant } = inputs.loaded;
+  const name = variant.name;
+  const once = <T>(make: () => T): (() => T) => {
+    let made: T | undefined;
+    return () => (made ??= make());
+  };
+  const osReleaseOf = (version: string) => osReleaseText({ ...osRelease(variant), VERSION_ID: version });
+  const bundle = (id: string, version: string, files: Record<string, { content: string; mode: number }>, variantName?: string) => {
+    const made = system.derivedBundle({ id, version, variant: variantName, extraLayer: { files } });
+    nodes.push(made.node);
+    return { node: made.node.id, file: made.file };
+  };
+  const nextVersion = `${system.version}.1`;
+  const brokenVersion = `${system.version}.2`;
+  const release = (version: string) => ({ 'etc/os-release': { content: osReleaseOf(version), mode: 0o644 }, 'usr/lib/os-release': { content: osReleaseOf(version), mode: 0o644 } });
+  return {
+    nextVersion,
+    installed: once(() => {
+      const node = installTestNode({ variant: name, os: variant.os!.id, osName: variant.os!.name, iso, commands });
+      nodes.push(node);
+      return { node: node.id, file: INSTALLED_DISK };
+    }),
+    next: once(() => bundle(`bundle:${name}:next`, nextVersion, release(nextVersion))),
+    broken: once(() =>
+      bundle(`bundle:${name}:broken`, brokenVersion, {
+        ...release(brokenVersion),
+        'sbin/init': { content: '#!/bin/sh\necho "update test: this init exits at once"\nexit 1\n', mode: 0o755 },
+      }),
+    ),
+    foreign: once(() => bundle(`bundle:${name}:foreign`, system.version, release(system.version), `${name}-other`)),
+  };
 }

@@ -266,7 +266,7 @@ export const VARIANT_SCHEMA = {
       properties: {
         scenarios: {
           type: 'array',
-          items: { type: 'string', enum: ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b'] },
+          items: { type: 'string', enum: ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b', 'install', 'update', 'update-broken', 'update-refused'] },
           description: 'boot scenarios `pipeline test` runs (default: all)',
         },
         commands: {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Json, NodeSpec, RunContext } from '../graph/node.js';
 import { detectAccelerator } from './accel.js';
 import { BootTestError } from './boot-error.js';
-import { runBootTest } from './boot-test.js';
+import { runBootTest, type BootTestResult } from './boot-test.js';
 import { buildEnrollmentDisk } from './enrollment-disk.js';
 import type { HostTool, StageKind } from '../stages/kind.js';
 import { MCOPY, MKFS_FAT, MMD, XORRISO } from '../stages/shared/tools.js';
@@ -42,6 +42,9 @@ const FIRMWARE: StageKind['hostFiles'] = Object.fromEntries(
   Object.entries(FIRMWARE_HOST_FILES).map(([role, spec]) => [role, { ...spec, debianPackage: FIRMWARE_CANDIDATES[role as FirmwareRole].debianPackage.split(' ')[0] }]),
 );
 
+/** qemu-img: the installed disk is kept as qcow2, and each update test boots an overlay of it. */
+export const QEMU_IMG = 'qemu-img';
+
 /** A boot of an image under QEMU, its verdict the output. */
 export const BOOT_TEST_STAGE: StageKind = {
   kind: 'boot-test',
@@ -57,6 +60,7 @@ export const BOOT_TEST_STAGE: StageKind = {
     MMD,
     MCOPY,
     { name: 'mkfs.ext4', debianPackage: 'e2fsprogs', versionArgs: ['-V'] },
+    { name: QEMU_IMG, debianPackage: 'qemu-utils', versionArgs: ['--version'] },
   ],
   hostFiles: FIRMWARE,
 };
@@ -276,7 +280,7 @@ export function slotBTestNode(options: {
   });
 }
 
-interface BootTestSpecOptions {
+export interface BootTestSpecOptions {
   id: string;
   kind?: string;
   version?: number;
@@ -290,10 +294,13 @@ interface BootTestSpecOptions {
   keyPlan: ScenarioPlan;
   description: string;
   saveVars?: boolean;
-  plan(ctx: RunContext): Promise<ScenarioPlan>;
+  /** The plan a one-boot node runs. */
+  plan?(ctx: RunContext): Promise<ScenarioPlan>;
+  /** Instead of `plan`: a node that boots several times (install, then the installed disk). */
+  run?(ctx: RunContext): Promise<void>;
 }
 
-function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
+export function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
   return {
     id: options.id,
     kind: options.kind ?? BOOT_TEST_STAGE.kind,
@@ -308,30 +315,36 @@ function bootTestSpec(options: BootTestSpecOptions): NodeSpec {
     },
     description: options.description,
     async run(ctx) {
-      const plan = await options.plan(ctx);
-      try {
-        await runBootTest(plan, {
-          outDir: ctx.out,
-          runDir: join(ctx.tmp, 'qemu'),
-          qemuBinary: ctx.tool(QEMU_BINARY),
-          setpriv: ctx.tool(SETPRIV_BINARY),
-          // A host capability (like the core count), not an input: it changes speed, not results.
-          accel: await detectAccelerator(process.env),
-          // Likewise how slow this machine is per core: it widens budgets, it changes no result.
-          timeScale: bootTimeScale(process.env),
-          signal: ctx.signal,
-          env: { ...ctx.env },
-          onStart: (_qemu, command) => ctx.log(`qemu: ${command}`),
-          onLine: (line) => ctx.log(`serial| ${line}`),
-          logNote: "kept only when the test passes; the node's log holds it too, as 'serial| ' lines",
-          saveVarsTo: options.saveVars ? join(ctx.out, ENROLLED_VARS_FILE) : undefined,
-        });
-      } catch (error) {
-        if (error instanceof BootTestError) ctx.log(`boot test failed: ${error.reason}`);
-        throw error;
-      }
+      if (options.run) return options.run(ctx);
+      const plan = await options.plan!(ctx);
+      await runPlan(ctx, plan, { outDir: ctx.out, runDir: join(ctx.tmp, 'qemu'), saveVarsTo: options.saveVars ? join(ctx.out, ENROLLED_VARS_FILE) : undefined });
     },
   };
+}
+
+/** Boots one plan for a node: QEMU from the node's tools, serial lines into its log. */
+export async function runPlan(ctx: RunContext, plan: ScenarioPlan, where: { outDir: string; runDir: string; saveVarsTo?: string }): Promise<BootTestResult> {
+  try {
+    return await runBootTest(plan, {
+      outDir: where.outDir,
+      runDir: where.runDir,
+      qemuBinary: ctx.tool(QEMU_BINARY),
+      setpriv: ctx.tool(SETPRIV_BINARY),
+      // A host capability (like the core count), not an input: it changes speed, not results.
+      accel: await detectAccelerator(process.env),
+      // Likewise how slow this machine is per core: it widens budgets, it changes no result.
+      timeScale: bootTimeScale(process.env),
+      signal: ctx.signal,
+      env: { ...ctx.env },
+      onStart: (_qemu, command) => ctx.log(`qemu: ${command}`),
+      onLine: (line) => ctx.log(`serial| ${line}`),
+      logNote: "kept only when the test passes; the node's log holds it too, as 'serial| ' lines",
+      saveVarsTo: where.saveVarsTo,
+    });
+  } catch (error) {
+    if (error instanceof BootTestError) ctx.log(`boot test failed: ${error.reason}`);
+    throw error;
+  }
 }
 
 async function extractLayers(iso: string, inIso: readonly string[], ctx: RunContext): Promise<string[]> {
@@ -340,12 +353,12 @@ async function extractLayers(iso: string, inIso: readonly string[], ctx: RunCont
   return out;
 }
 
-function depFile(ctx: RunContext, name: string, ref: FileRef): string {
+export function depFile(ctx: RunContext, name: string, ref: FileRef): string {
   return join(ctx.dep(name), ref.file);
 }
 
 /** The firmware files the engine found for this node (their digests are in its key). */
-function firmwareOf(ctx: RunContext, roles: readonly FirmwareRole[]): FirmwareSet {
+export function firmwareOf(ctx: RunContext, roles: readonly FirmwareRole[]): FirmwareSet {
   const set: FirmwareSet = {};
   for (const role of roles) set[role] = { role, fileName: FIRMWARE_CANDIDATES[role].fileName, path: ctx.hostFile(role), sha256: '' };
   return set;

@@ -19,6 +19,9 @@ export type FirmwareConfig =
  */
 export type CdromBus = 'ide' | 'scsi';
 
+/** qcow2 for disks that carry a backing file (an installed disk shared between tests through the cache). */
+export type DiskFormat = 'raw' | 'qcow2';
+
 export type DriveConfig =
   /** An ISO as an optical disc (El Torito boot). */
   | { type: 'cdrom'; file: string; bus?: CdromBus }
@@ -26,7 +29,7 @@ export type DriveConfig =
    * An image as a virtio disk, as a USB stick would present it (hybrid MBR/GPT boot).
    * Read-only by default; `snapshot` lets the guest write to a throwaway overlay instead.
    */
-  | { type: 'virtio-disk'; file: string; readonly?: boolean; snapshot?: boolean }
+  | { type: 'virtio-disk'; file: string; readonly?: boolean; snapshot?: boolean; format?: DiskFormat }
   /**
    * An image as an internal hard disk on the machine's own controller: IDE on pc, AHCI (SATA) on
    * q35. Writable (ide-hd takes no read-only drive); `snapshot` keeps the writes in a throwaway overlay.
@@ -47,6 +50,11 @@ export interface QemuConfig {
   drives: DriveConfig[];
   /** -kernel/-initrd/-append: boot a kernel without a bootloader (SeaBIOS and OVMF both can). */
   directKernel?: DirectKernelBoot;
+  /**
+   * A guest reboot restarts the machine inside the same QEMU (firmware variables and disks
+   * kept), for scenarios that reboot; by default a reset ends QEMU (-no-reboot).
+   */
+  reboots?: boolean;
 }
 
 /** Per-run facts the config leaves open. */
@@ -75,7 +83,7 @@ export function buildQemuArgs(config: QemuConfig, facts: QemuRunFacts): string[]
   args.push('-m', String(config.memoryMiB), '-smp', String(config.cpus ?? 1));
   // No default devices (NIC, VGA, monitor, floppy), no display, no user config file; the guest's
   // reset ends QEMU instead of rebooting it (the enrollment boot relies on that).
-  args.push('-nodefaults', '-no-user-config', '-nographic', '-no-reboot');
+  args.push('-nodefaults', '-no-user-config', '-nographic', ...(config.reboots ? [] : ['-no-reboot']));
   // The serial console on QEMU's stdin/stdout: read and written by the expect engine, and
   // interactive when a user pastes the command line into a terminal.
   args.push('-serial', 'stdio');
@@ -118,7 +126,7 @@ function driveArgs(machine: Machine, drive: DriveConfig, index: number): string[
   const file = qemuOptionValue(drive.file);
   if (drive.type === 'virtio-disk') {
     const readonly = drive.readonly ?? true;
-    const options = [`if=virtio`, `format=raw`, `readonly=${readonly ? 'on' : 'off'}`];
+    const options = [`if=virtio`, `format=${drive.format ?? 'raw'}`, `readonly=${readonly ? 'on' : 'off'}`];
     if (drive.snapshot) options.push('snapshot=on');
     return ['-drive', `${options.join(',')},file=${file}`];
   }

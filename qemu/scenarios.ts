@@ -16,7 +16,12 @@ export type ScenarioName =
   | 'secure-boot'
   | 'secure-boot-refuses-tampered'
   | 'slot-b'
-  | 'direct-kernel';
+  | 'direct-kernel'
+  | 'install'
+  | 'install-first-boot'
+  | 'update'
+  | 'update-broken'
+  | 'update-refused';
 
 export interface ScenarioPlan {
   name: ScenarioName;
@@ -53,13 +58,13 @@ export const NO_KERNEL_WINDOW: Budget = { cpuSeconds: 10, wallSeconds: 15 };
 export const DEFAULT_MEMORY_MIB = 1024;
 
 /** The initramfs's contract: its lines start with `initramfs: ` (so the kernel is running). */
-const INITRAMFS_LINE = /initramfs: /;
-const INITRAMFS_WHAT = "the kernel's first `initramfs:` line";
+export const INITRAMFS_LINE = /initramfs: /;
+export const INITRAMFS_WHAT = "the kernel's first `initramfs:` line";
 const ISOLINUX_BANNER = /ISOLINUX \d/;
 /** Any sign of a started kernel, `quiet` or not. */
 const KERNEL_STARTED = /EFI stub: |Linux version \d|initramfs: /;
 
-const UEFI_FATAL: readonly FatalPattern[] = [
+export const UEFI_FATAL: readonly FatalPattern[] = [
   ...DEFAULT_FATAL_PATTERNS,
   { pattern: 'No bootable option or device was found', reason: 'OVMF found nothing to boot' },
   { pattern: /^Shell> /m, reason: 'OVMF fell back to the UEFI shell: nothing bootable' },
@@ -88,7 +93,7 @@ export interface ImageCommand {
   expect?: string;
 }
 
-function imageCommandSteps(commands: readonly ImageCommand[] | undefined): ScriptStep[] {
+export function imageCommandSteps(commands: readonly ImageCommand[] | undefined): ScriptStep[] {
   return (commands ?? []).map((c) => ({
     kind: 'run',
     command: c.run,
@@ -138,7 +143,7 @@ function liveShellChecks(firmware: 'uefi' | 'bios'): ScriptStep[] {
   ];
 }
 
-function ovmf(firmware: FirmwareSet, scenario: string): FirmwareConfig {
+export function ovmf(firmware: FirmwareSet, scenario: string): FirmwareConfig {
   return {
     type: 'ovmf',
     code: requireFirmware(firmware, 'ovmf-code', scenario).path,

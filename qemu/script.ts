@@ -15,6 +15,8 @@ export type ScriptStep =
   | { kind: 'run'; command: string; budget: Budget; exitCode?: number; output?: Pattern }
   /** QEMU ends on its own (a guest reset under -no-reboot). */
   | { kind: 'exit'; marker: string; what?: string; budget: Budget }
+  /** Type a line without waiting for anything (a command that never returns: a reboot, a power cut). */
+  | { kind: 'send'; line: string }
   /** Nothing matching `pattern` may appear before the window's first limit (negative tests). */
   | { kind: 'absent'; pattern: Pattern; window: Budget; what: string };
 
@@ -55,6 +57,9 @@ export async function runScript(console: SerialConsole, steps: readonly ScriptSt
         passed = { what, seconds };
         break;
       }
+      case 'send':
+        console.sendLine(step.line);
+        break;
       case 'absent':
         await console.expectAbsent(step.pattern, { window: step.window, what: step.what });
         break;

@@ -15,7 +15,7 @@ describe('the variant schema', () => {
   it('the Variant type follows the schema: required keys, enums, optional keys, $refs', () => {
     expectTypeOf<Variant['name']>().toEqualTypeOf<string>();
     expectTypeOf<NonNullable<Variant['root_image']>['format']>().toEqualTypeOf<'squashfs' | 'erofs' | undefined>();
-    expectTypeOf<Scenario>().toEqualTypeOf<'uefi' | 'bios' | 'uefi-disk' | 'bios-disk' | 'secure-boot' | 'slot-b'>();
+    expectTypeOf<Scenario>().toEqualTypeOf<'uefi' | 'bios' | 'uefi-disk' | 'bios-disk' | 'secure-boot' | 'slot-b' | 'install' | 'update' | 'update-broken' | 'update-refused'>();
     expectTypeOf<NonNullable<Variant['steps']>[string]['run']>().toEqualTypeOf<string[]>();
     expectTypeOf<NonNullable<Variant['alpine']>['repositories'][number]>().toEqualTypeOf<{ name: string; mirror: string; path: string }>();
   });
