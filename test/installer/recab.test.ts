@@ -2,7 +2,7 @@
 // busybox's sh, tar, dd and sha256sum. What it writes to the slot, the ESP, efivarfs and its
 // state is checked byte for byte; the boots themselves are the demo's update scenarios.
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile, readdir, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -148,6 +148,25 @@ describe('recab install', () => {
     expect(await readdir(m.state)).toEqual(['system-a']);
   });
 
+  it('a disk without a partition named system-b is refused before anything is written', async () => {
+    const m = await demoMachine();
+    await rm(join(m.dir, 'sys/class/block/vda3'), { recursive: true });
+    const r = await m.run('recab', ['install', await bundle('1.1')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no partition named system-b \(GPT name or label\): the disk does not have the A\/B layout/);
+    expect(await readdir(m.state)).toEqual(['system-a']);
+  });
+
+  it('--no-trial installs without arming; try arms it later; a missing loader entry is written', async () => {
+    const m = await demoMachine();
+    await rm(join(m.esp, 'loader/entries/demo-b.conf'));
+    expect((await m.run('recab', ['install', '--no-trial', await bundle('1.1')])).code).toBe(0);
+    expect(await m.efivar('LoaderEntryOneShot')).toBeUndefined();
+    expect(await readFile(join(m.esp, 'loader/entries/demo-b.conf'), 'utf8')).toBe('title   demo 1.1 (system-b)\nefi     /EFI/Linux/demo-system-b.efi\n');
+    expect((await m.run('recab', ['try'])).code).toBe(0);
+    expect(await m.efivar('LoaderEntryOneShot')).toBe('demo-b.conf');
+  });
+
   it('on the live system, or without a slot on the command line, says what recab is for', async () => {
     const m = await demoMachine();
     await m.setCmdline('root=live:LABEL=PIPELINE_DEMO console=ttyS0');
@@ -177,11 +196,51 @@ describe('the tools\' command lines', () => {
     });
   }
 
-  it('recstrap refuses a system directory and a directory that is not a mount point', async () => {
+  it('recstrap without a live medium says where the root image should be', async () => {
     const m = await demoMachine();
     const r = await m.run('recstrap', [m.dir]);
     expect(r.code).toBe(1);
-    // No live medium in the pretend machine: it says where the image should be.
-    expect(r.stderr).toMatch(/no root image on the live medium/);
+    expect(r.stderr).toMatch(/no root image on the live medium: .*\/live\/filesystem\.squashfs \(or \.erofs\) is missing/);
+  });
+});
+
+describe('recstrap', () => {
+  async function withMedium(): Promise<Machine> {
+    const m = await demoMachine();
+    await mkdir(join(m.dir, 'medium/live'), { recursive: true });
+    const base = await squashfsLayer(work, 'medium-base', { 'etc/os-release': 'ID="demo"\n' });
+    const upper = await squashfsLayer(work, 'medium-upper', { 'etc/motd': 'hi\n' });
+    await writeFile(join(m.dir, 'medium/live/filesystem.squashfs'), await readFile(base));
+    await writeFile(join(m.dir, 'medium/live/overlayfs.squashfs'), await readFile(upper));
+    return m;
+  }
+
+  it('refuses a directory of the running system, one that is not a mount point, and a non-empty one', async () => {
+    const m = await withMedium();
+    // recstrap needs root; the suite runs as root, as the live system does.
+    expect((await m.run('recstrap', ['/usr'])).stderr).toMatch(/\/usr is a directory of the running system, not an install target/);
+    const target = join(m.dir, 'target');
+    await mkdir(join(target, 'lost+found'), { recursive: true });
+    expect((await m.run('recstrap', [target])).stderr).toMatch(/is not a mount point: mount the target filesystem \(system-a\) on it first/);
+    await writeFile(join(m.dir, 'proc/mounts'), `/dev/vda2 ${target} ext4 rw 0 0\n`, { flag: 'a' });
+    await writeFile(join(target, 'leftover'), 'x');
+    const r = await m.run('recstrap', [target]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/is not empty \(.*leftover is there\): use an empty filesystem, or --force/);
+  });
+
+  it('writes the layers of a slot exactly as formats/slot-layers.ts does', async () => {
+    const m = await withMedium();
+    const expected = join(work, 'expected-slot.img');
+    await writeSlotImage([join(m.dir, 'medium/live/filesystem.squashfs'), join(m.dir, 'medium/live/overlayfs.squashfs')], expected);
+    const written = join(work, 'written-slot.img');
+    // lib.sh's writer, as recstrap calls it for a slot partition (here a file).
+    const script = `. ${join(m.dir, 'usr/lib/recab/lib.sh')}; write_slot_image ${written} $(medium_layers); echo "$(slot_image_bytes $(medium_layers))"`;
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('busybox', ['sh', '-c', script], { env: { PATH: process.env.PATH, RECAB_MEDIUM: join(m.dir, 'medium') } }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))),
+    );
+    expect(await readFile(written)).toEqual(await readFile(expected));
+    expect(Number(out.trim())).toBe((await stat(expected)).size);
   });
 });

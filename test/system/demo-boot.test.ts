@@ -43,6 +43,10 @@ const SCENARIO_NODES = [
   'test:demo:secure-boot',
   'test:demo:secure-boot-refuses-tampered',
   'test:demo:slot-b',
+  'test:demo:install',
+  'test:demo:update',
+  'test:demo:update-broken',
+  'test:demo:update-refused',
 ];
 
 describe('pipeline test demo', () => {

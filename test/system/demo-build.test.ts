@@ -54,7 +54,7 @@ describe('pipeline lock and build demo', () => {
     const summary = firstEvents[firstEvents.length - 1];
     expect(summary).toMatchObject({ event: 'summary', failed: 0 });
     const artifacts = summary.artifacts as Record<string, string>;
-    for (const name of ['demo.iso', 'demo.iso.sha256', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
+    for (const name of ['demo.iso', 'demo.iso.sha256', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json', 'demo-1.update']) {
       expect(artifacts[name]).toBe(join(project, 'out/demo', name));
     }
     const line = await readFile(join(project, 'out/demo/demo.iso.sha256'), 'utf8');
@@ -174,7 +174,7 @@ describe('rebuilding the demo', () => {
     const fresh = await cli(['build', 'demo', '--json', '--mirror', mirror.flag], clean);
     expect(fresh.code, fresh.stderr).toBe(0);
     expect(Object.values(statuses(fresh.stdout)).every((status) => status === 'built')).toBe(true);
-    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs']) {
+    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs', 'demo-1.update']) {
       expect(`${name} ${await sha256(join(work, 'out/demo', name))}`).toBe(`${name} ${await sha256(join(clean, 'out/demo', name))}`);
     }
     expect((await run('unsquashfs', ['-cat', join(work, 'out/demo/overlayfs.squashfs'), 'etc/motd'])).stdout).toBe('a changed message of the day\n');
@@ -195,7 +195,7 @@ describe('rebuilding the demo', () => {
     const [last, total] = counts.at(-1)!;
     expect(last).toBe(total);
     expect(counts.length).toBe(2 + total);
-    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json']) {
+    for (const name of ['demo.iso', 'filesystem.squashfs', 'overlayfs.squashfs', 'initramfs-live.img', 'sbom.spdx.json', 'demo-1.update']) {
       expect(`${name} ${await sha256(join(other, 'out/demo', name))}`).toBe(`${name} ${await sha256(join(project, 'out/demo', name))}`);
     }
   }, 300_000);

@@ -108,11 +108,12 @@ describe('pipeline test demo-rpm', () => {
     const tests = events.find((e) => e.event === 'tests') as { results: Array<{ id: string; passed: boolean; commands: Array<{ command: string; exitCode: number; output: string }> }> };
     const ids = tests.results.map((r) => r.id).sort();
     expect(ids).toEqual(
-      ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'secure-boot-refuses-tampered', 'slot-b'].map((s) => `test:demo-rpm:${s}`).sort(),
+      ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'secure-boot-refuses-tampered', 'slot-b', 'install', 'update'].map((s) => `test:demo-rpm:${s}`).sort(),
     );
     for (const r of tests.results) expect(`${r.id} ${r.passed}`).toBe(`${r.id} true`);
     // The variant's commands run in the live and installed boots (Secure Boot checks the firmware's verdict).
-    const withCommands = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'slot-b'].map((s) => `test:demo-rpm:${s}`);
+    // install: the disk it installed, booted alone; update: slot B committed, after reboots.
+    const withCommands = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'slot-b', 'install', 'update'].map((s) => `test:demo-rpm:${s}`);
     for (const r of tests.results.filter((t) => withCommands.includes(t.id))) {
       const out = new Map(r.commands.map((c) => [c.command, c]));
       expect(out.get('cat /proc/1/comm')?.output, r.id).toBe('systemd');
