@@ -45,8 +45,11 @@ export const buildDefinition: CommandDef = {
 
 export const testDefinition: CommandDef = {
   name: 'test',
-  summary: 'build a variant, then boot its ISO in QEMU in every scenario (uefi, bios, uefi-disk, bios-disk, secure-boot, slot-b)',
+  summary: 'build a variant, then boot its ISO in QEMU in every scenario its tests list (default: all)',
   details:
+    'Scenarios: the live ISO by uefi, bios, uefi-disk, bios-disk, secure-boot (and the tampered-UKI refusal),\n' +
+    'slot-b of the A/B layout; install (the manual install onto a blank disk, then that disk alone), and on\n' +
+    'the installed disk update (trial, rollback, commit), update-broken and update-refused.\n' +
     'Each scenario is a node keyed on the ISO, QEMU\'s binary, the firmware files and the scenario itself, so an\n' +
     'unchanged ISO is not booted again. Exits 1 when a scenario fails; the failure shows the last serial lines,\n' +
     'the log, and the QEMU command line to reproduce it.',
