@@ -24,7 +24,8 @@ export const REMOVABLE_BOOT_PATH = 'EFI/BOOT/BOOTX64.EFI';
 export const UKI_DIR = 'EFI/Linux';
 export const LOADER_CONF_PATH = 'loader/loader.conf';
 /** Kind version: bump when the image changes for the same inputs. */
-export const ESP_KIND_VERSION = 1;
+// 2: the image is a whole number of 2 KiB ISO sectors.
+export const ESP_KIND_VERSION = 2;
 
 export class EspInputError extends Error {
   override name = 'EspInputError';

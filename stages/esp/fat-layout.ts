@@ -116,7 +116,8 @@ export function planFatLayout(content: FatContent): FatLayout {
     // If mkfs.fat spends less than the estimate, the rest becomes clusters: stay in range anyway.
     if (clusters + Math.ceil(overhead / (clusterBytes / SECTOR_BYTES)) > range.max) continue;
     const sectors = overhead + clusters * (clusterBytes / SECTOR_BYTES);
-    return { bits, clusterBytes, clustersNeeded: needed, sizeKiB: Math.ceil((sectors * SECTOR_BYTES) / 1024) };
+    // Whole 2 KiB ISO sectors: El Torito's load size then covers the image exactly, no padding.
+    return { bits, clusterBytes, clustersNeeded: needed, sizeKiB: Math.ceil((sectors * SECTOR_BYTES) / 2048) * 2 };
   }
   throw new FatLayoutError(`FAT image: ${content.files.length} files do not fit any FAT32 layout (largest: 32 KiB clusters); split the content`);
 }
