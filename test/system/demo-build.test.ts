@@ -148,7 +148,7 @@ describe('rebuilding the demo', () => {
     expect(new Set(Object.values(statuses(again.stdout)))).toEqual(new Set(['cached']));
   });
 
-  it('one overlay file changed: only the upper layer, its image and the ISO rerun, and the result equals a clean build', async () => {
+  it('one overlay file changed: only the upper layer, its image, the ISO and the update bundle rerun, and the result equals a clean build', async () => {
     const work = await demoProject('pipeline-demo-overlay-');
     await cli(['lock', 'demo', '--mirror', mirror.flag], work);
     const cache = join(project, 'out/cache');
@@ -157,7 +157,7 @@ describe('rebuilding the demo', () => {
     const after = await cli(['build', 'demo', '--json', '--cache-dir', cache, '--mirror', mirror.flag], work);
     expect(after.code, after.stderr).toBe(0);
     const built = Object.entries(statuses(after.stdout)).filter(([, s]) => s === 'built').map(([id]) => id).sort();
-    expect(built).toEqual(['iso:demo', 'layer:demo', 'squashfs:demo:upper']);
+    expect(built).toEqual(['bundle:demo', 'iso:demo', 'layer:demo', 'squashfs:demo:upper']);
     const s = statuses(after.stdout);
     // The base root filesystem and its image are not rebuilt: the overlay is not in them.
     for (const id of ['rootfs:demo', 'squashfs:demo', 'initramfs:demo', 'uki:demo:live', 'uki:demo:system-a', 'sign:demo:uki-live', 'sign:demo:systemd-boot', 'esp:demo', 'sbom:demo']) {

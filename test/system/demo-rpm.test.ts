@@ -142,7 +142,7 @@ describe('pipeline test demo-rpm', () => {
     const rebuilt = await cli(['build', 'demo-rpm', '--json', '--mirror', mirror.flag], changed);
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     const built = Object.entries(statuses(rebuilt.stdout)).filter(([, s]) => s === 'built').map(([id]) => id).sort();
-    expect(built).toEqual(['iso:demo-rpm', 'rootfs:demo-rpm', 'squashfs:demo-rpm']);
+    expect(built).toEqual(['bundle:demo-rpm', 'iso:demo-rpm', 'rootfs:demo-rpm', 'squashfs:demo-rpm']);
 
     const elsewhere = await ownProject();
     const clean = await cli(['build', 'demo-rpm', '--json', '--mirror', mirror.flag], elsewhere);
