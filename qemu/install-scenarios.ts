@@ -145,6 +145,8 @@ export function installScenario(inputs: InstallInputs): ScenarioPlan {
       run(entry('a')),
       run(entry('b')),
       run(`recchroot /mnt sh -c "printf 'default ${os}-a.conf\\ntimeout 3\\neditor no\\n' > /boot/loader/loader.conf"`),
+      // A command that fails inside: its exit code comes out, and the binds come off all the same.
+      run('recchroot /mnt false', { exitCode: 1 }),
       // recchroot unmounted what it bound: nothing of the live system is left below /mnt.
       check("grep -cE ' /mnt/(proc|sys|dev|run)' /proc/mounts", /^0$/, 1),
       run('umount /mnt/boot /mnt/var && umount /mnt && sync'),
