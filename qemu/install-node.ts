@@ -3,9 +3,11 @@
 // the update tests boot copy-on-write overlays of that disk, so the install runs once per ISO
 // and every update test starts from the same installed system.
 import { generateKeyPairSync } from 'node:crypto';
-import { copyFile, open, stat, truncate, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeSpec, RunContext } from '../graph/node.js';
+import { readTar, TAR_BLOCK } from '../formats/tar.js';
 import { resignUpdateBundle } from '../formats/update-bundle.js';
 import type { BootTestResult } from './boot-test.js';
 import { RESULT_JSON } from './boot-test.js';
@@ -21,6 +23,7 @@ import {
 } from './install-scenarios.js';
 import { bootTestSpec, depFile, firmwareOf, QEMU_IMG, runPlan, type FileRef } from './node.js';
 import { placeholderFirmware } from './plan-key.js';
+import { xorBytes } from './tamper.js';
 import type { ImageCommand } from './scenarios.js';
 
 const ROLES: FirmwareRole[] = ['ovmf-code', 'ovmf-vars'];
@@ -46,6 +49,12 @@ function plainTitle(name: string): string {
 export function installTestNode(options: { variant: string; os: string; osName: string; iso: FileRef; commands?: ImageCommand[] }): NodeSpec {
   const osName = plainTitle(options.osName);
   const placeholderLayout: InstallLayout = { espMiB: 0, slotMiB: 0, varMiB: 0 };
+  const firstRun = installScenario({ iso: '<iso>', disk: '<disk>', firmware: placeholderFirmware(ROLES), os: options.os, osName, layout: placeholderLayout });
+  // The second boot (the disk alone) is part of the node too.
+  const installKeyPlan = {
+    ...firstRun,
+    steps: [...firstRun.steps, ...installedFirstBootScenario({ disk: '<disk>', firmware: placeholderFirmware(ROLES), commands: options.commands }).steps],
+  };
   return bootTestSpec({
     id: `test:${options.variant}:install`,
     deps: { iso: options.iso.node },
@@ -53,14 +62,7 @@ export function installTestNode(options: { variant: string; os: string; osName: 
     roles: ROLES,
     extraTools: [QEMU_IMG],
     extraParams: { os: options.os, osName },
-    keyPlan: {
-      ...installScenario({ iso: '<iso>', disk: '<disk>', firmware: placeholderFirmware(ROLES), os: options.os, osName, layout: placeholderLayout }),
-      // The second boot is part of the node too.
-      steps: [
-        ...installScenario({ iso: '<iso>', disk: '<disk>', firmware: placeholderFirmware(ROLES), os: options.os, osName, layout: placeholderLayout }).steps,
-        ...installedFirstBootScenario({ disk: '<disk>', firmware: placeholderFirmware(ROLES), commands: options.commands }).steps,
-      ],
-    },
+    keyPlan: installKeyPlan,
     description: `install ${options.variant} from its ISO onto a blank disk, then boot the disk alone`,
     async run(ctx) {
       const iso = depFile(ctx, 'iso', options.iso);
@@ -168,7 +170,7 @@ export function updateRefusedTestNode(options: UpdateNodeOptions & { next: FileR
       const tampered = join(ctx.tmp, 'tampered.update');
       await copyFile(next, tampered);
       const slot = await tarMember(tampered, 'slot.img');
-      await flipByte(tampered, slot.offset + Math.floor(slot.size / 2));
+      await xorBytes(tampered, [slot.offset + Math.floor(slot.size / 2)], 0xff);
       const truncated = join(ctx.tmp, 'truncated.update');
       await copyFile(next, truncated);
       await truncate(truncated, Math.floor((slot.offset + slot.size / 2) / 512) * 512);
@@ -179,32 +181,10 @@ export function updateRefusedTestNode(options: UpdateNodeOptions & { next: FileR
   });
 }
 
-/** Where a ustar member's data starts, and its size (walking the 512-byte headers). */
+/** Where a bundle member's data starts, and its size (bundles are plain ustar: data follows its header). */
 async function tarMember(path: string, name: string): Promise<{ offset: number; size: number }> {
-  const file = await open(path, 'r');
-  try {
-    const header = Buffer.alloc(512);
-    for (let at = 0; ; ) {
-      const { bytesRead } = await file.read(header, 0, 512, at);
-      if (bytesRead < 512 || header.every((b) => b === 0)) throw new Error(`${path}: no member ${name}`);
-      const member = header.toString('latin1', 0, 100).replace(/\0.*$/s, '');
-      const size = parseInt(header.toString('latin1', 124, 136).replace(/\0.*$/s, '').trim(), 8);
-      if (member === name) return { offset: at + 512, size };
-      at += 512 + Math.ceil(size / 512) * 512;
-    }
-  } finally {
-    await file.close();
+  for await (const entry of readTar(createReadStream(path))) {
+    if (entry.path === name) return { offset: entry.offset + TAR_BLOCK, size: entry.size };
   }
-}
-
-async function flipByte(path: string, at: number): Promise<void> {
-  const file = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, at);
-    byte[0] ^= 0xff;
-    await file.write(byte, 0, 1, at);
-  } finally {
-    await file.close();
-  }
+  throw new Error(`${path}: no member ${name}`);
 }

@@ -39,18 +39,23 @@ export async function tamperUkiCmdline(image: string, signedUki: string, out: st
     );
   }
   await copyFile(image, out);
-  const handle = await open(out, 'r+');
+  await xorBytes(out, offsets, 0x01);
+  return { offsets };
+}
+
+/** Changes a file in place: each byte at `offsets` XOR `mask`. */
+export async function xorBytes(path: string, offsets: readonly number[], mask: number): Promise<void> {
+  const handle = await open(path, 'r+');
   try {
+    const byte = Buffer.alloc(1);
     for (const offset of offsets) {
-      const byte = Buffer.alloc(1);
       await handle.read(byte, 0, 1, offset);
-      byte[0] ^= 0x01;
+      byte[0] ^= mask;
       await handle.write(byte, 0, 1, offset);
     }
   } finally {
     await handle.close();
   }
-  return { offsets };
 }
 
 async function findAligned(file: string, needle: Buffer): Promise<number[]> {

@@ -3,12 +3,13 @@
 // and byte-level helpers to find and damage a member.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { readTar } from '../../formats/tar.js';
 import { projectRoot } from '../../fixtures/paths.js';
 import { squashfsSettings } from '../../stages/squashfs.js';
+import { xorBytes } from '../../qemu/tamper.js';
 
 export const run = promisify(execFile);
 export const EPOCH = 1700000000;
@@ -82,13 +83,5 @@ export async function memberOffsets(bundle: string): Promise<Array<{ path: strin
 
 /** Flips the bits of one byte of a file in place. */
 export async function flipByte(path: string, offset: number): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, offset);
-    byte[0] ^= 0xff;
-    await fh.write(byte, 0, 1, offset);
-  } finally {
-    await fh.close();
-  }
+  await xorBytes(path, [offset], 0xff);
 }
