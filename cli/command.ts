@@ -17,6 +17,8 @@ export interface ArgumentDef {
   optional?: boolean;
   /** Takes every remaining positional (the last argument only). */
   variadic?: boolean;
+  /** Not needed when this boolean option is given (`<target>...` or `--all`); giving both is the command's to refuse. */
+  unlessOption?: string;
 }
 
 export interface ParsedArgs {

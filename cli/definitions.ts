@@ -4,8 +4,9 @@
 // and stages behind it, is imported when the command runs. Keep this module free of imports
 // from graph/, compile/, stages/, qemu/, formats/ and packages: test/engine/startup.test.ts
 // checks that `--help` loads none of them.
-import type { CommandDef, OptionDef } from './command.js';
+import type { ArgumentDef, CommandDef, OptionDef } from './command.js';
 import { cacheDirOption, jobsOption, jsonOption } from './common-options.js';
+import { remoteCacheOptions } from './remote-options.js';
 
 /** `pipeline test --scenario` values: compile/tests.ts SCENARIOS (a test keeps the two equal). */
 export const SCENARIO_NAMES = ['uefi', 'bios', 'uefi-disk', 'bios-disk', 'secure-boot', 'slot-b', 'install', 'update', 'update-broken', 'update-refused'];
@@ -25,17 +26,33 @@ export const runOptions: OptionDef[] = [
   jsonOption,
   { name: 'trace', type: 'string', value: 'FILE', description: 'write a Chrome trace-event JSON profile (open it in Perfetto)' },
   cacheDirOption,
+  ...remoteCacheOptions,
 ];
+
+/** build, test and graph take several variants, or --all of them. */
+const targetsArg: ArgumentDef = {
+  name: 'target',
+  description: 'one or more variant names or paths to variant files, or --all for every variant',
+  variadic: true,
+  unlessOption: 'all',
+};
+
+const allOption = (what: string): OptionDef => ({ name: 'all', type: 'boolean', description: `${what} every variant in the project's variants/ directory (instead of naming them)` });
 
 export const buildDefinition: CommandDef = {
   name: 'build',
-  summary: 'build a variant: run every node that is not cached, then copy the artifacts to out/<variant>/',
+  summary: 'build variants: run every node that is not cached, then copy the artifacts to out/<variant>/',
   details:
     'Without a lock (variants/<name>.lock.yaml), the package indexes are downloaded and resolved first and the lock\n' +
     'is written; with one, no index is downloaded. A lock that no longer matches the package list is an error\n' +
-    '(run `pipeline lock <target>` or pass --update-lock).',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+    '(run `pipeline lock <target>` or pass --update-lock).\n' +
+    'Several variants (or --all) are locked one after the other where they need it, then built as one graph in one\n' +
+    'pool of job slots: a node they share (a package\'s fetch and unpack) runs once; one id defined differently by two\n' +
+    'variants is an error. Each variant\'s artifacts go to out/<variant>/ and it gets its own summary line, then the\n' +
+    'total. Exits 0 only when every variant built.',
+  args: [targetsArg],
   options: [
+    allOption('build'),
     ...runOptions,
     { name: 'no-cache', type: 'boolean', description: 'rerun every node even when the cache has it (results are still stored)' },
     ...sourceOptions,
@@ -45,16 +62,18 @@ export const buildDefinition: CommandDef = {
 
 export const testDefinition: CommandDef = {
   name: 'test',
-  summary: 'build a variant, then boot its ISO in QEMU in every scenario its tests list (default: all)',
+  summary: 'build variants, then boot each ISO in QEMU in every scenario its tests list (default: all)',
   details:
     'Scenarios: the live ISO by uefi, bios, uefi-disk, bios-disk, secure-boot (and the tampered-UKI refusal),\n' +
     'slot-b of the A/B layout; install (the manual install onto a blank disk, then that disk alone), and on\n' +
     'the installed disk update (trial, rollback, commit), update-broken and update-refused.\n' +
     'Each scenario is a node keyed on the ISO, QEMU\'s binary, the firmware files and the scenario itself, so an\n' +
     'unchanged ISO is not booted again. Exits 1 when a scenario fails; the failure shows the last serial lines,\n' +
-    'the log, and the QEMU command line to reproduce it.',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+    'the log, and the QEMU command line to reproduce it. Several variants (or --all) build as one graph, as with\n' +
+    '`build`, and each boots its own scenarios.',
+  args: [targetsArg],
   options: [
+    allOption('test'),
     ...runOptions,
     { name: 'scenario', type: 'string', value: 'NAME', multiple: true, description: `run only this scenario: ${SCENARIO_NAMES.join(', ')}` },
     { name: 'no-cache', type: 'boolean', description: 'boot again even when a cached result exists for this ISO' },
@@ -78,9 +97,11 @@ export const lockDefinition: CommandDef = {
 
 export const graphDefinition: CommandDef = {
   name: 'graph',
-  summary: 'show the build graph of a variant without running it, with each node cached, stale or never built',
-  args: [{ name: 'target', description: 'variant name or path to a variant file' }],
+  summary: 'show the build graph of variants without running it, with each node cached, stale or never built',
+  details: 'Several variants (or --all) make one graph, as `build` would run it: a node they share is shown once.',
+  args: [targetsArg],
   options: [
+    allOption('show'),
     { name: 'format', type: 'string', value: 'FORMAT', description: `output format: ${GRAPH_FORMAT_NAMES.join(', ')} (default: text)` },
     cacheDirOption,
     ...sourceOptions.filter((o) => o.name !== 'update-lock'),
@@ -143,6 +164,18 @@ export const keysInitDefinition: CommandDef = {
   load: async () => (await import('./commands/keys.js')).keysInitCommand,
 };
 
+export const cacheKeysInitDefinition: CommandDef = {
+  name: 'cache keys init',
+  summary: 'make an Ed25519 key pair that signs the entries this machine uploads to a remote cache',
+  details:
+    'Writes DIR/cache-signing.pem (private, mode 0600; default DIR: keys) and prints its public key as the\n' +
+    'ed25519:... line readers list under remote_cache.trusted_keys. Point remote_cache.signing_key at the file, or\n' +
+    'give its content in $PIPELINE_CACHE_SIGNING_KEY (a CI secret). Keep it out of version control.',
+  args: [{ name: 'dir', description: 'directory for the key (default: keys)', optional: true }],
+  options: [{ name: 'force', type: 'boolean', description: 'replace an existing key (entries it signed stay trusted only while readers list it)' }, jsonOption],
+  load: async () => (await import('./commands/cache-keys.js')).cacheKeysInitCommand,
+};
+
 export const recipeNewDefinition: CommandDef = {
   name: 'recipe new',
   summary: 'write a commented recipe scaffold to recipes/<name>.rhai',
@@ -182,6 +215,7 @@ export const COMMANDS: CommandDef[] = [
   cacheStatsDefinition,
   cacheGcDefinition,
   cacheVerifyDefinition,
+  cacheKeysInitDefinition,
   keysInitDefinition,
   recipeNewDefinition,
   recipeCheckDefinition,

@@ -41,7 +41,8 @@ function parse(cmd: CommandDef, argv: string[]): ParsedArgs | 'help' {
     throw new UsageError(`${describeParseError(err as Error & { code?: string }, cmd)}\nRun 'pipeline ${cmd.name} --help' for its options.`);
   }
   if (parsed.values.help) return 'help';
-  const required = cmd.args.filter((a) => !a.optional).length;
+  // `--all` stands for the targets it names (ArgumentDef.unlessOption).
+  const required = cmd.args.filter((a) => !a.optional && !(a.unlessOption && parsed.values[a.unlessOption] === true)).length;
   if (parsed.positionals.length < required) {
     const missing = cmd.args[parsed.positionals.length];
     throw new UsageError(`missing <${missing.name}> (${missing.description})`);

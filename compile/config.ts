@@ -19,14 +19,48 @@ const CONFIG_SCHEMA: Schema = {
       additionalProperties: { type: 'string', minLength: 1 },
       description: 'mirror name -> URL, file URL or project-relative path',
     },
+    remote_cache: {
+      type: 'object',
+      additionalProperties: false,
+      description: "a shared cache on Bazel's HTTP cache protocol (bazel-remote, nginx WebDAV)",
+      properties: {
+        url: { type: 'string', pattern: '^https?://', description: 'base URL; /ac/ and /cas/ go below it' },
+        read_only: { type: 'boolean', description: 'never write (pull request jobs)' },
+        required: { type: 'boolean', description: 'a remote fault fails the build instead of a warning' },
+        timeout_seconds: { type: 'number', minimum: 1, description: 'per request: connecting, and any silence while transferring (default 30)' },
+        concurrency: { type: 'integer', minimum: 1, maximum: 64, description: 'requests at once (default 4)' },
+        retries: { type: 'integer', minimum: 0, maximum: 10, description: 'retries of a transient fault, with backoff (default 2)' },
+        token_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding a bearer token' },
+        signing_key: { type: 'string', minLength: 1, description: 'Ed25519 private key (PEM) that signs uploaded entries, project-relative' },
+        signing_key_env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding that key as PEM (default PIPELINE_CACHE_SIGNING_KEY)' },
+        trusted_keys: { type: 'array', items: { type: 'string', pattern: '^ed25519:[A-Za-z0-9+/]{43}=$' }, description: 'signers whose entries are used (ed25519:<base64>); the signing key is trusted too' },
+      },
+    },
   },
 };
+
+/** `remote_cache:` in the config file, as written. */
+export interface RemoteCacheConfig {
+  url?: string;
+  read_only?: boolean;
+  required?: boolean;
+  timeout_seconds?: number;
+  concurrency?: number;
+  retries?: number;
+  token_env?: string;
+  signing_key?: string;
+  signing_key_env?: string;
+  trusted_keys?: string[];
+}
 
 export interface BuildConfig {
   /** Mirror name -> location, from the config file and the command line (command line wins). */
   mirrors: Record<string, string>;
   /** Where each mirror location came from, for messages. */
   mirrorOrigins: Record<string, string>;
+  /** The remote cache block, and the file it came from. */
+  remoteCache?: RemoteCacheConfig;
+  file?: string;
 }
 
 export interface ConfigInputs {
@@ -44,8 +78,10 @@ export async function loadBuildConfig(inputs: ConfigInputs): Promise<BuildConfig
   const file = explicit ? resolve(explicit) : join(inputs.root, CONFIG_FILE);
   if (explicit || existsSync(file)) {
     const source = await YamlSource.read(file, explicit ?? CONFIG_FILE);
-    const value = (source.value() ?? {}) as { mirrors?: Record<string, string> };
+    const value = (source.value() ?? {}) as { mirrors?: Record<string, string>; remote_cache?: RemoteCacheConfig };
     checkAgainstSchema(value, CONFIG_SCHEMA, source);
+    config.remoteCache = value.remote_cache;
+    config.file = source.file;
     for (const [name, url] of Object.entries(value.mirrors ?? {})) {
       config.mirrors[name] = url;
       config.mirrorOrigins[name] = source.file;

@@ -68,6 +68,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
   const since = () => Math.round(performance.now() - started);
 
   session.refresh();
+  session.store.attach?.(emit, { secretFiles: [...new Set(order.flatMap((n) => (n.secretFiles ?? []).map((name) => n.secrets?.[name]).filter((p): p is string => !!p)))] });
   const tools = await preflight(session, options.checkAll ? graph.order : order);
   emit({ event: 'plan', nodes: order.length, jobs, ...(options.label ? { label: options.label } : {}) });
 
@@ -114,13 +115,21 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
     const { key, material } = await session.key(node, depOutputs);
     const forced = node.alwaysRun === true || (typeof options.force === 'function' ? options.force(node) : options.force === true);
 
+    const identity = { id: node.id, kind: node.kind, version: node.version, localOnly: node.localOnly === true || node.alwaysRun === true };
     if (!forced) {
-      const hit = await session.store.lookup(key);
+      let hit;
+      try {
+        hit = await session.store.lookup(key, { node: identity, material });
+      } catch (err) {
+        // Only a remote cache the user made required throws here: the node fails, like a run would.
+        if (!options.keepGoing) stopping = true;
+        return finish({ status: 'failed', key, ms: since() - at, error: err instanceof Error ? err : new Error(String(err)) });
+      }
       if (hit) {
         await session.records.note(node.id, { key, material, depIds, at: new Date().toISOString(), how: 'cached' });
         return finish(
           { status: 'cached', key, output: hit.output, path: session.store.outputPath(hit.output), ms: since() - at },
-          { builtMs: hit.ms },
+          { builtMs: hit.ms, ...(hit.origin === 'remote' ? { remote: true } : {}) },
         );
       }
     }
@@ -155,7 +164,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
       const ms = since() - runStart;
       log.line(`# done in ${ms} ms`);
       await log.close();
-      const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path, digests });
+      const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path, digests, version: node.version, material, localOnly: identity.localOnly });
       await session.records.note(node.id, { key, material, depIds, at: result.builtAt, how: 'built' });
       return finish({ status: 'built', key, output: result.output, path: session.store.outputPath(result.output), ms }, { log: log.path });
     } catch (err) {
@@ -181,10 +190,19 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
   for (const node of order) pending.set(node.id, visit(node));
   await Promise.all(pending.values());
   await session.digester.save();
+  // Uploads to a remote cache finish before the build reports (a CI job ends right after).
+  let flushFailed = false;
+  try {
+    await session.store.flush?.();
+  } catch (err) {
+    // A remote cache made required that failed: the build fails, with the reason said.
+    flushFailed = true;
+    emit({ event: 'warning', message: err instanceof Error ? err.message : String(err) });
+  }
 
   const all = [...outcomes.values()];
   return {
-    ok: all.every((o) => o.status === 'built' || o.status === 'cached'),
+    ok: !flushFailed && all.every((o) => o.status === 'built' || o.status === 'cached'),
     interrupted: signal.aborted,
     outcomes,
     ms: since(),

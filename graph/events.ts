@@ -35,6 +35,8 @@ export interface NodeEvent {
   output?: string;
   /** For a cached node: how long it took when it was built. */
   builtMs?: number;
+  /** A cached node whose output came from the remote cache (verified) in this build. */
+  remote?: boolean;
   /** Why a node failed or was skipped. */
   error?: string;
   log?: string;
@@ -54,8 +56,38 @@ export interface SummaryEvent {
   skipped: number;
   ms: number;
   artifacts: Record<string, string>;
+  /** Whose summary this is, when a command builds variants (one per variant, then the total). */
+  variant?: string;
+  /** On the total of a build of several variants: which. */
+  variants?: string[];
 }
 
-export type BuildEvent = PlanEvent | NodeStartEvent | NodeEvent | LogEvent | SummaryEvent;
+/** Something the user should know that does not fail the build (a remote cache fault). */
+export interface WarningEvent {
+  event: 'warning';
+  /** The node it concerns, if one. */
+  id?: string;
+  message: string;
+}
+
+/** What the remote cache did in this build, when one is configured. */
+export interface RemoteEvent {
+  event: 'remote';
+  url: string;
+  /** Nodes taken from the remote (every one verified), and lookups it did not have. */
+  hits: number;
+  misses: number;
+  /** Entries refused (unsigned, unknown signer, bad blob): each was built here instead. */
+  rejected: number;
+  uploaded: number;
+  bytesDown: number;
+  bytesUp: number;
+  /** Milliseconds spent in remote requests, summed over requests. */
+  requestMs: number;
+  /** Why the remote was given up on, if it was. */
+  unavailable?: string;
+}
+
+export type BuildEvent = PlanEvent | NodeStartEvent | NodeEvent | LogEvent | SummaryEvent | WarningEvent | RemoteEvent;
 
 export type EventSink = (event: BuildEvent) => void;

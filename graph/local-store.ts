@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, utimesSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ActionResult, PublishMeta, Store, WorkDir } from './store.js';
-import { digestTree } from './tree-digest.js';
+import type { ActionResult, LookupOptions, PublishMeta, Store, WorkDir } from './store.js';
+import { digestTree, type TreeSummary } from './tree-digest.js';
 import { pipeToFile } from '../util/file-stream.js';
 import { processAlive } from '../util/process.js';
 
@@ -48,7 +48,7 @@ export class LocalStore implements Store {
 
   // Lookups use synchronous calls on purpose: they touch two tiny files, and a no-op build of
   // thousands of nodes is several times faster without a thread-pool round trip per call.
-  async lookup(key: string, options: { peek?: boolean } = {}): Promise<ActionResult | undefined> {
+  async lookup(key: string, options: LookupOptions = {}): Promise<ActionResult | undefined> {
     const result = this.readAction(key);
     if (!result) return undefined;
     if (!existsSync(this.outputPath(result.output))) return undefined; // collected or dropped as corrupt: a miss
@@ -90,7 +90,14 @@ export class LocalStore implements Store {
   }
 
   async publish(key: string, work: WorkDir, meta: PublishMeta): Promise<ActionResult> {
-    const tree = await digestTree(work.out, meta.digests);
+    return this.publishTree(key, work, await digestTree(work.out, meta.digests), meta);
+  }
+
+  /**
+   * Publishes a work area whose tree digest is already known (an output fetched from a remote
+   * cache, digested to verify it); `builtAt` keeps when the output was first built.
+   */
+  async publishTree(key: string, work: WorkDir, tree: TreeSummary, meta: PublishMeta & { builtAt?: string }): Promise<ActionResult> {
     const target = this.outputPath(tree.digest);
     try {
       await rename(work.out, target);
@@ -107,7 +114,7 @@ export class LocalStore implements Store {
       size: tree.size,
       files: tree.files,
       ms: meta.ms,
-      builtAt: new Date().toISOString(),
+      builtAt: meta.builtAt ?? new Date().toISOString(),
     };
     if (meta.log) await copyLog(meta.log, this.logPath(key)).catch(() => {});
     await this.writeAction(result);

@@ -59,6 +59,11 @@ export interface NodeSpec {
    */
   alwaysRun?: boolean;
   /**
+   * The output stays on this machine: never uploaded to a remote cache, never taken from one
+   * (an output that holds something machine-specific or private).
+   */
+  localOnly?: boolean;
+  /**
    * Why the node cannot run as configured (a download location nobody gave, say). `graph` shows
    * it; a build that would run the node stops before anything runs, with this as the reason.
    */

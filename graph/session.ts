@@ -70,6 +70,7 @@ export class Session {
   }
 
   async close(): Promise<void> {
+    this.store.close?.();
     await this.digester.save();
   }
 

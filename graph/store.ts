@@ -1,5 +1,7 @@
 // The store: where results of past runs live. The engine talks to this interface only, so a
 // remote cache joins as one more implementation (or a layer over the local one).
+import type { EventSink } from './events.js';
+import type { KeyMaterial } from './key.js';
 import type { OutputDigests } from './output-digests.js';
 
 export interface ActionResult {
@@ -17,6 +19,25 @@ export interface ActionResult {
   ms: number;
   /** When it was built (ISO 8601). Never part of a key. */
   builtAt: string;
+  /** Set on a result this lookup fetched from a remote cache (never stored). */
+  origin?: 'remote';
+}
+
+/** The node a lookup or publish is for: what a remote cache binds its entries to. */
+export interface NodeIdentity {
+  id: string;
+  kind: string;
+  version: number;
+  /** The output never leaves this machine, nor comes from a remote cache. */
+  localOnly?: boolean;
+}
+
+export interface LookupOptions {
+  /** Look without marking the entry used and without asking a remote (`graph`, `explain`). */
+  peek?: boolean;
+  /** What a remote cache needs to find and verify an entry; a local-only lookup without. */
+  node?: NodeIdentity;
+  material?: KeyMaterial;
 }
 
 export interface WorkDir {
@@ -31,7 +52,7 @@ export interface Store {
    * The result for a key, with its output present locally; undefined on a miss. A lookup marks
    * the entry as used (for gc) unless `peek` is set, as it is for `graph` and `explain`.
    */
-  lookup(key: string, options?: { peek?: boolean }): Promise<ActionResult | undefined>;
+  lookup(key: string, options?: LookupOptions): Promise<ActionResult | undefined>;
   /** Where an output tree is on local disk (read-only for everyone). */
   outputPath(outputDigest: string): string;
   /** A fresh work area for one run of a node. */
@@ -45,6 +66,15 @@ export interface Store {
   publish(key: string, work: WorkDir, meta: PublishMeta): Promise<ActionResult>;
   /** Where the stored log of a key's run is, if kept. */
   logPath(key: string): string;
+  /**
+   * A build starts: where a store layered over another (a remote cache) reports warnings, and the
+   * secret files the build's nodes read (whose bytes must never leave the machine).
+   */
+  attach?(sink: EventSink, build: { secretFiles: string[] }): void;
+  /** Waits for background work (uploads) to end; called when a build ends. */
+  flush?(): Promise<void>;
+  /** Releases connections; the session is done. */
+  close?(): void;
 }
 
 export interface PublishMeta {
@@ -55,4 +85,8 @@ export interface PublishMeta {
   log?: string;
   /** Digests the node computed of its own output files (not read again when unchanged). */
   digests?: OutputDigests;
+  /** For a remote cache: the node's kind version, and its key material (what the entry is filed under). */
+  version?: number;
+  material?: KeyMaterial;
+  localOnly?: boolean;
 }

@@ -1,11 +1,12 @@
-// `pipeline build <target>`: compile the variant, run the graph, publish the artifacts.
-// Its arguments, options and help are in ../definitions.ts.
+// `pipeline build <target>...` (or --all): compile the variants, run their graph (one graph: nodes
+// they share run once), publish each variant's artifacts. Its arguments, options and help are in
+// ../definitions.ts.
 import type { Command } from '../command.js';
-import { runTarget } from '../run.js';
+import { runTargets } from '../run.js';
 
 export const buildCommand: Command = {
   async run(args) {
-    const outcome = await runTarget({ args, compile: {}, targets: (c) => c.buildTargets, relock: args.values['update-lock'] === true });
+    const outcome = await runTargets({ args, compile: {}, targets: (c) => c.buildTargets, relock: args.values['update-lock'] === true });
     return outcome.exitCode;
   },
 };

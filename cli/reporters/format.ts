@@ -1,4 +1,5 @@
 // Small formatting helpers shared by the reporters.
+import type { RemoteEvent, WarningEvent } from '../../graph/events.js';
 
 export function duration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
@@ -16,4 +17,16 @@ export function bytes(n: number): string {
     u++;
   }
   return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+/** What the remote cache did in a build, in one line. */
+export function remoteLine(e: RemoteEvent): string {
+  const parts = [`${e.hits} hit${e.hits === 1 ? '' : 's'}`, `${e.misses} missing`];
+  if (e.rejected) parts.push(`${e.rejected} refused`);
+  parts.push(`${e.uploaded} uploaded`, `${bytes(e.bytesDown)} down`, `${bytes(e.bytesUp)} up`);
+  return `remote cache ${e.url}: ${parts.join(', ')}${e.unavailable ? ' (given up: see the warning)' : ''}`;
+}
+
+export function warningLine(e: WarningEvent): string {
+  return `warning: ${e.id ? `${e.id}: ` : ''}${e.message}`;
 }

@@ -1,6 +1,6 @@
 // Progress without a terminal (CI logs): one line per finished node, nothing redrawn.
 import type { BuildEvent } from '../../graph/events.js';
-import { duration } from './format.js';
+import { duration, remoteLine, warningLine } from './format.js';
 
 export function plainReporter(write: (line: string) => void): (e: BuildEvent) => void {
   let total = 0;
@@ -12,12 +12,14 @@ export function plainReporter(write: (line: string) => void): (e: BuildEvent) =>
       done = 0;
       if (e.label) write(`${e.label}: ${e.nodes} node${e.nodes === 1 ? '' : 's'}`);
     }
+    if (e.event === 'warning') write(warningLine(e));
+    if (e.event === 'remote' && (e.hits || e.misses || e.uploaded || e.rejected || e.unavailable)) write(remoteLine(e));
     if (e.event !== 'node') return;
     done++;
     const width = String(total).length;
     const count = `[${String(done).padStart(width)}/${total}]`;
     const time = e.status === 'cached' ? '' : ` ${duration(e.ms)}`;
     const why = e.status === 'skipped' && e.error ? ` (${e.error})` : '';
-    write(`${count} ${e.status.padEnd(7)} ${e.id}${time}${why}`);
+    write(`${count} ${e.status.padEnd(7)} ${e.id}${time}${why}${e.remote ? ' (from the remote cache)' : ''}`);
   };
 }

@@ -2,7 +2,7 @@
 // that is running, with its elapsed time, and the done/total count. Cached nodes are counted,
 // not listed (a no-op build of thousands of nodes should not scroll the screen away).
 import type { BuildEvent } from '../../graph/events.js';
-import { duration } from './format.js';
+import { duration, remoteLine, warningLine } from './format.js';
 
 const SPIN = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const MARK: Record<string, string> = { built: '\x1b[32m✓\x1b[0m', failed: '\x1b[31m✗\x1b[0m', skipped: '\x1b[33m-\x1b[0m' };
@@ -12,6 +12,7 @@ export class TtyReporter {
   private total = 0;
   private done = 0;
   private cached = 0;
+  private remote = 0;
   private drawn = 0;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -25,6 +26,7 @@ export class TtyReporter {
       this.total = e.nodes;
       this.done = 0;
       this.cached = 0;
+      this.remote = 0;
       this.running.clear();
       if (e.label) this.redraw([`${e.label}: ${e.nodes} node${e.nodes === 1 ? '' : 's'}`]);
       this.timer ??= setInterval(() => this.redraw([]), 120);
@@ -37,11 +39,16 @@ export class TtyReporter {
       this.done++;
       if (e.status === 'cached') {
         this.cached++;
+        if (e.remote) this.remote++;
         this.redraw([]);
       } else {
         const extra = e.status === 'skipped' && e.error ? `  (${e.error})` : '';
         this.redraw([`${MARK[e.status] ?? ' '} ${e.status.padEnd(7)} ${e.id}  ${e.status === 'skipped' ? '' : duration(e.ms)}${extra}`]);
       }
+    } else if (e.event === 'warning') {
+      this.redraw([`\x1b[33m${warningLine(e)}\x1b[0m`]);
+    } else if (e.event === 'remote' && (e.hits || e.misses || e.uploaded || e.rejected || e.unavailable)) {
+      this.redraw([remoteLine(e)]);
     }
   };
 
@@ -52,7 +59,7 @@ export class TtyReporter {
     const cols = this.stream.columns || 100;
     const now = performance.now();
     const live = [
-      `\x1b[1m[${this.done}/${this.total}]\x1b[0m ${this.cached} cached · ${this.running.size} running · ${duration(now - this.start)}`,
+      `\x1b[1m[${this.done}/${this.total}]\x1b[0m ${this.cached} cached${this.remote ? ` (${this.remote} remote)` : ''} · ${this.running.size} running · ${duration(now - this.start)}`,
       ...[...this.running.entries()]
         .slice(0, 12)
         .map(([id, t]) => `  ${SPIN[this.frame % SPIN.length]} ${id}  ${duration(now - t)}`.slice(0, cols - 1)),

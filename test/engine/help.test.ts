@@ -39,7 +39,7 @@ describe('help', () => {
     const cases = [
       ['--help'], ['-h'], ['help'], ['help', 'cache', 'gc'], ['--version'], [],
       ...names.map((n) => [...n.split(' '), '--help']),
-      ['nope'], ['buidl'], ['cache'], ['build'], ['build', '--bogus', 'x'], ['graph', 'a', 'b'], ['explain', '--json'],
+      ['nope'], ['buidl'], ['cache'], ['build'], ['build', '--bogus', 'x'], ['build', 'a', '--all'], ['graph'], ['explain', 'a', 'b', 'c'], ['explain', '--json'],
     ];
     const version = JSON.parse(await readFile(join(projectRoot(), 'package.json'), 'utf8')).version as string;
     const record: string[] = [];

@@ -64,8 +64,8 @@ export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   }
 }
 
-export function spawnCli(args: string[], cwd: string): ChildProcess {
-  return spawn(...pipelineCommand(args), { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(...pipelineCommand(args), { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function jsonEvents(stdout: string): Array<Record<string, unknown>> {
