@@ -5,6 +5,7 @@ import { benchBoot } from './boot.js';
 import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
 import { benchRecipes } from './recipes.js';
+import { benchRemote } from './remote.js';
 import { benchRpm } from './rpm.js';
 
 const BENCHES: Record<string, () => Promise<object>> = {
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   boot: () => benchBoot(),
   recipes: () => benchRecipes(),
   rpm: () => benchRpm(),
+  remote: () => benchRemote(),
 };
 
 const wanted = process.argv.slice(2);

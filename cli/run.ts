@@ -180,7 +180,10 @@ export async function runTargets(request: RunRequest): Promise<RunOutcome> {
       const graph = mergedGraph(ready.map((p) => p.compiled));
       const targets = [...new Set(ready.flatMap((p) => request.targets(p.compiled)))];
       const label = several ? `build ${ready.map((p) => p.compiled.loaded.variant.name).join(', ')}` : result ? 'build' : undefined;
-      result = await build(session, graph, options(targets, label));
+      // What this command reads afterwards (artifacts, boot results) must be on local disk; other
+      // remote hits may stay on the server.
+      const keepLocal = [...new Set(ready.flatMap((p) => [...p.compiled.artifacts.map((a) => a.node), ...p.compiled.testTargets]))];
+      result = await build(session, graph, { ...options(targets, label), keepLocal });
       for (const [id, o] of result.outcomes) outcomes.set(id, o);
       for (const p of ready) {
         p.built = true;

@@ -15,6 +15,12 @@ import { createRunContext } from './run-context.js';
 import { WeightedSemaphore } from './semaphore.js';
 import type { Session } from './session.js';
 import { closure, validateGraph, type Graph } from './validate.js';
+import type { KeyMaterial } from './key.js';
+import { RemoteOutputUnavailable, type NodeIdentity } from './store.js';
+
+function identityOf(node: NodeSpec): NodeIdentity {
+  return { id: node.id, kind: node.kind, version: node.version, localOnly: node.localOnly === true || node.alwaysRun === true };
+}
 
 export interface BuildOptions {
   /** Job slots (default: the number of cores). */
@@ -27,6 +33,12 @@ export interface BuildOptions {
   targets?: string[];
   signal?: AbortSignal;
   onEvent?: EventSink;
+  /**
+   * Nodes whose outputs must be on local disk when the build ends (the artifacts, test results);
+   * default every node the build visits. With a remote cache, other hits stay on the server
+   * unless a node that runs here needs them.
+   */
+  keepLocal?: string[];
   /** Names this build in its plan event, when a command runs several. */
   label?: string;
   /**
@@ -77,27 +89,34 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
   const pending = new Map<string, Promise<NodeOutcome>>();
   let stopping = false;
 
+  /** What a node was keyed on in this build: a node taken lazily from a remote may have to run after all. */
+  const keyed = new Map<string, { key: string; material: KeyMaterial; depIds: Record<string, string> }>();
+  /** Outputs being brought to local disk (a remote hit's archive), by node id. */
+  const localizing = new Map<string, Promise<string>>();
+
+  const finisher = (node: NodeSpec, at: number) => (outcome: Omit<NodeOutcome, 'id' | 'kind'>, extra: { builtMs?: number; log?: string; remote?: boolean } = {}) => {
+    const full: NodeOutcome = { id: node.id, kind: node.kind, ...outcome };
+    outcomes.set(node.id, full);
+    emit({
+      event: 'node',
+      id: node.id,
+      kind: node.kind,
+      status: full.status,
+      ms: full.ms,
+      at,
+      key: full.key,
+      output: full.output,
+      error: full.error?.message,
+      ...extra,
+    });
+    return full;
+  };
+
   const visit = async (node: NodeSpec): Promise<NodeOutcome> => {
     const depEntries = Object.entries(node.deps ?? {});
     const deps = await Promise.all(depEntries.map(([, id]) => pending.get(id)!));
     const at = since();
-    const finish = (outcome: Omit<NodeOutcome, 'id' | 'kind'>, extra: { builtMs?: number; log?: string } = {}) => {
-      const full: NodeOutcome = { id: node.id, kind: node.kind, ...outcome };
-      outcomes.set(node.id, full);
-      emit({
-        event: 'node',
-        id: node.id,
-        kind: node.kind,
-        status: full.status,
-        ms: full.ms,
-        at,
-        key: full.key,
-        output: full.output,
-        error: full.error?.message,
-        ...extra,
-      });
-      return full;
-    };
+    const finish = finisher(node, at);
 
     const blocked = deps.find((d) => d.status === 'failed' || d.status === 'skipped');
     if (blocked) return finish({ status: 'skipped', ms: 0, error: new Error(`dependency ${blocked.id} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`) });
@@ -105,21 +124,20 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
     if (stopping) return finish({ status: 'skipped', ms: 0, error: new Error('build stopped after a failure (use --keep-going to build independent nodes)') });
 
     const depOutputs: Record<string, string> = {};
-    const depPaths: Record<string, string> = {};
     const depIds: Record<string, string> = {};
     depEntries.forEach(([name, id], i) => {
       depOutputs[name] = deps[i].output!;
-      depPaths[name] = deps[i].path!;
       depIds[name] = id;
     });
     const { key, material } = await session.key(node, depOutputs);
+    keyed.set(node.id, { key, material, depIds });
     const forced = node.alwaysRun === true || (typeof options.force === 'function' ? options.force(node) : options.force === true);
 
-    const identity = { id: node.id, kind: node.kind, version: node.version, localOnly: node.localOnly === true || node.alwaysRun === true };
     if (!forced) {
       let hit;
       try {
-        hit = await session.store.lookup(key, { node: identity, material });
+        // Lazy: a remote hit may leave its output on the server until something needs it.
+        hit = await session.store.lookup(key, { node: identityOf(node), material, lazy: true });
       } catch (err) {
         // Only a remote cache the user made required throws here: the node fails, like a run would.
         if (!options.keepGoing) stopping = true;
@@ -128,12 +146,60 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
       if (hit) {
         await session.records.note(node.id, { key, material, depIds, at: new Date().toISOString(), how: 'cached' });
         return finish(
-          { status: 'cached', key, output: hit.output, path: session.store.outputPath(hit.output), ms: since() - at },
+          { status: 'cached', key, output: hit.output, path: hit.pending ? undefined : session.store.outputPath(hit.output), ms: since() - at },
           { builtMs: hit.ms, ...(hit.origin === 'remote' ? { remote: true } : {}) },
         );
       }
     }
+    return runHere(node, finish);
+  };
 
+  /**
+   * The local path of a node's output: at once for a node built or found locally; for a remote hit
+   * left on the server, its archive is fetched and verified, and if that fails the node is built
+   * here, and must come out as the entry said (its dependents were keyed on that digest).
+   */
+  const localPath = (id: string): Promise<string> => {
+    const known = outcomes.get(id)!;
+    if (known.path) return Promise.resolve(known.path);
+    let promise = localizing.get(id);
+    if (!promise) {
+      promise = (async () => {
+        const node = graph.nodes.get(id)!;
+        try {
+          return await session.store.materialize!(known.key!, identityOf(node));
+        } catch (err) {
+          if (!(err instanceof RemoteOutputUnavailable)) throw err;
+          // The store said why (a warning); build it here.
+          const rebuilt = await runHere(node, finisher(node, since()));
+          if (rebuilt.status !== 'built') throw rebuilt.error ?? new Error(`${id} could not be built`);
+          if (rebuilt.output !== known.output) {
+            throw new Error(
+              `${id} was built here because its remote copy could not be used, and its output (${rebuilt.output}) differs from the remote entry's ` +
+                `(${known.output}), on which its dependents were keyed: the node is not reproducible; build again (the remote entry has been replaced if this machine uploads)`,
+            );
+          }
+          return rebuilt.path!;
+        }
+      })();
+      localizing.set(id, promise);
+    }
+    return promise.then((path) => {
+      known.path = path;
+      return path;
+    });
+  };
+
+  const runHere = async (node: NodeSpec, finish: ReturnType<typeof finisher>): Promise<NodeOutcome> => {
+    const { key, material, depIds } = keyed.get(node.id)!;
+    const depPaths: Record<string, string> = {};
+    try {
+      for (const [name, id] of Object.entries(depIds)) depPaths[name] = await localPath(id);
+    } catch (err) {
+      if (!options.keepGoing) stopping = true;
+      const error = err instanceof Error ? err : new Error(String(err));
+      return finish({ status: 'failed', key, ms: 0, error: new Error(`a dependency's output could not be brought here: ${error.message}`) });
+    }
     const release = await slots.acquire(node.weight ?? 1);
     const runStart = since();
     if (signal.aborted || stopping) {
@@ -164,6 +230,7 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
       const ms = since() - runStart;
       log.line(`# done in ${ms} ms`);
       await log.close();
+      const identity = identityOf(node);
       const result = await session.store.publish(key, work, { id: node.id, kind: node.kind, ms, log: log.path, digests, version: node.version, material, localOnly: identity.localOnly });
       await session.records.note(node.id, { key, material, depIds, at: result.builtAt, how: 'built' });
       return finish({ status: 'built', key, output: result.output, path: session.store.outputPath(result.output), ms }, { log: log.path });
@@ -189,6 +256,21 @@ export async function build(session: Session, specs: NodeSpec[] | Graph, options
 
   for (const node of order) pending.set(node.id, visit(node));
   await Promise.all(pending.values());
+  // The outputs the caller reads (artifacts, test results) come to local disk; others a remote
+  // hit may leave on the server.
+  const keep = options.keepLocal ? options.keepLocal.filter((id) => outcomes.has(id)) : order.map((n) => n.id);
+  await Promise.all(
+    keep.map(async (id) => {
+      const outcome = outcomes.get(id)!;
+      if (outcome.path || outcome.status !== 'cached') return;
+      try {
+        await localPath(id);
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        finisher(graph.nodes.get(id)!, since())({ ...outcome, status: 'failed', error });
+      }
+    }),
+  );
   await session.digester.save();
   // Uploads to a remote cache finish before the build reports (a CI job ends right after).
   let flushFailed = false;

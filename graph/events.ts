@@ -79,6 +79,8 @@ export interface RemoteEvent {
   misses: number;
   /** Entries refused (unsigned, unknown signer, bad blob): each was built here instead. */
   rejected: number;
+  /** Hits whose outputs were downloaded: the others were not needed here (only their digests were). */
+  downloaded: number;
   uploaded: number;
   bytesDown: number;
   bytesUp: number;

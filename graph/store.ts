@@ -21,7 +21,12 @@ export interface ActionResult {
   builtAt: string;
   /** Set on a result this lookup fetched from a remote cache (never stored). */
   origin?: 'remote';
+  /** A remote hit whose output is still on the server: `materialize` brings it here. */
+  pending?: boolean;
 }
+
+/** A remote output that cannot be brought here after all (refused, or the server failed): build the node. */
+export class RemoteOutputUnavailable extends Error {}
 
 /** The node a lookup or publish is for: what a remote cache binds its entries to. */
 export interface NodeIdentity {
@@ -38,6 +43,8 @@ export interface LookupOptions {
   /** What a remote cache needs to find and verify an entry; a local-only lookup without. */
   node?: NodeIdentity;
   material?: KeyMaterial;
+  /** A remote hit may stay on the server (`pending`) until `materialize` is called. */
+  lazy?: boolean;
 }
 
 export interface WorkDir {
@@ -53,6 +60,11 @@ export interface Store {
    * the entry as used (for gc) unless `peek` is set, as it is for `graph` and `explain`.
    */
   lookup(key: string, options?: LookupOptions): Promise<ActionResult | undefined>;
+  /**
+   * Brings a pending remote hit's output to local disk, verified, and returns its path; throws
+   * RemoteOutputUnavailable (having warned why) when it cannot.
+   */
+  materialize?(key: string, node: NodeIdentity): Promise<string>;
   /** Where an output tree is on local disk (read-only for everyone). */
   outputPath(outputDigest: string): string;
   /** A fresh work area for one run of a node. */

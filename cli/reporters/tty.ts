@@ -13,6 +13,8 @@ export class TtyReporter {
   private done = 0;
   private cached = 0;
   private remote = 0;
+  /** A remote hit that had to be built after all reports twice: counted once. */
+  private readonly seen = new Set<string>();
   private drawn = 0;
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -27,6 +29,7 @@ export class TtyReporter {
       this.done = 0;
       this.cached = 0;
       this.remote = 0;
+      this.seen.clear();
       this.running.clear();
       if (e.label) this.redraw([`${e.label}: ${e.nodes} node${e.nodes === 1 ? '' : 's'}`]);
       this.timer ??= setInterval(() => this.redraw([]), 120);
@@ -36,7 +39,8 @@ export class TtyReporter {
       this.redraw([]);
     } else if (e.event === 'node') {
       this.running.delete(e.id);
-      this.done++;
+      if (!this.seen.has(e.id)) this.done++;
+      this.seen.add(e.id);
       if (e.status === 'cached') {
         this.cached++;
         if (e.remote) this.remote++;

@@ -18,7 +18,7 @@ import { sha256 } from '../hash.js';
 import type { KeyMaterial } from '../key.js';
 import type { LocalStore } from '../local-store.js';
 import type { Json } from '../node.js';
-import type { ActionResult, LookupOptions, NodeIdentity, PublishMeta, Store, WorkDir } from '../store.js';
+import { RemoteOutputUnavailable, type ActionResult, type LookupOptions, type NodeIdentity, type PublishMeta, type Store, type WorkDir } from '../store.js';
 import { digestTree } from '../tree-digest.js';
 import { decodeActionResult, encodeActionResult } from './action-result.js';
 import { HttpCache, RemoteCacheError, RemoteIntegrityError, type HttpCacheOptions } from './http-cache.js';
@@ -54,7 +54,9 @@ export function remoteActionKey(material: KeyMaterial): string {
 export class RemoteStore implements Store {
   private emit: EventSink = () => {};
   private unavailable?: string;
-  private readonly fetches = new Map<string, Promise<ActionResult | undefined>>();
+  private readonly fetches = new Map<string, Promise<ActionResult>>();
+  /** Verified entries of lazy hits, by key, until their outputs are wanted. */
+  private readonly entries = new Map<string, RemoteEntry>();
   private readonly uploads = new Set<Promise<void>>();
   private readonly uploadSlots = pLimit(2);
   /** Blobs found corrupt on the server: uploaded again even though the server has the name. */
@@ -63,7 +65,7 @@ export class RemoteStore implements Store {
   private warnedNoKey = false;
   private readonly secretPaths = new Set<string>();
   private readonly secrets: Secret[];
-  private counts = { hits: 0, misses: 0, rejected: 0, uploaded: 0 };
+  private counts = { hits: 0, misses: 0, rejected: 0, downloaded: 0, uploaded: 0 };
   private reported = { bytesDown: 0, bytesUp: 0, requestMs: 0 };
   readonly client: HttpCache;
 
@@ -97,16 +99,32 @@ export class RemoteStore implements Store {
   async lookup(key: string, options: LookupOptions = {}): Promise<ActionResult | undefined> {
     const local = await this.local.lookup(key, options);
     if (local || options.peek || !options.node || !options.material || options.node.localOnly || this.unavailable) return local;
-    // Two nodes with one key (or two lookups of one node) share the download.
-    let fetch = this.fetches.get(key);
-    if (!fetch) {
-      fetch = this.fetch(key, options.node, remoteActionKey(options.material)).finally(() => this.fetches.delete(key));
-      this.fetches.set(key, fetch);
+    const entry = await this.findEntry(key, options.node, remoteActionKey(options.material));
+    if (!entry) return undefined;
+    this.counts.hits++;
+    if (options.lazy) {
+      this.entries.set(key, entry);
+      return { key, id: options.node.id, kind: options.node.kind, output: entry.output, size: entry.size, files: entry.files, ms: entry.ms, builtAt: entry.builtAt, origin: 'remote', pending: true };
     }
-    return fetch;
+    try {
+      return { ...(await this.download(key, options.node, entry)), origin: 'remote' };
+    } catch (err) {
+      if (err instanceof RemoteOutputUnavailable) return undefined;
+      throw err;
+    }
   }
 
-  private async fetch(key: string, node: NodeIdentity, actionKey: string): Promise<ActionResult | undefined> {
+  async materialize(key: string, node: NodeIdentity): Promise<string> {
+    const local = await this.local.lookup(key);
+    if (local) return this.local.outputPath(local.output);
+    const entry = this.entries.get(key);
+    if (!entry) throw new RemoteOutputUnavailable(`no remote entry was found for ${node.id}`);
+    if (this.unavailable) throw new RemoteOutputUnavailable(`the remote cache is unavailable (${this.unavailable})`);
+    return this.local.outputPath((await this.download(key, node, entry)).output);
+  }
+
+  /** The verified entry for a key, or undefined (a miss, a refused entry, a fault: each said). */
+  private async findEntry(key: string, node: NodeIdentity, actionKey: string): Promise<RemoteEntry | undefined> {
     let body: Buffer | undefined;
     try {
       body = await this.client.getAc(actionKey);
@@ -117,12 +135,27 @@ export class RemoteStore implements Store {
       this.counts.misses++;
       return undefined;
     }
-    let entry: RemoteEntry;
     try {
-      entry = this.readEntry(body, key, node);
+      return this.readEntry(body, key, node);
     } catch (err) {
       return this.reject(node, err);
     }
+  }
+
+  /**
+   * Fetches, checks, unpacks and publishes an entry's output locally; two nodes with one key (or
+   * two callers for one node) share the download. Throws RemoteOutputUnavailable, having warned.
+   */
+  private download(key: string, node: NodeIdentity, entry: RemoteEntry): Promise<ActionResult> {
+    let fetch = this.fetches.get(key);
+    if (!fetch) {
+      fetch = this.fetchOutput(key, node, entry).finally(() => this.fetches.delete(key));
+      this.fetches.set(key, fetch);
+    }
+    return fetch;
+  }
+
+  private async fetchOutput(key: string, node: NodeIdentity, entry: RemoteEntry): Promise<ActionResult> {
     const work = await this.local.createWorkDir();
     const archive = join(work.tmp, ARCHIVE_PATH);
     try {
@@ -132,14 +165,15 @@ export class RemoteStore implements Store {
       const tree = await digestTree(work.out);
       if (tree.digest !== entry.output) throw new EntryRejected(`its unpacked output has digest ${tree.digest}, the signed entry says ${entry.output}`);
       const result = await this.local.publishTree(key, work, tree, { id: node.id, kind: node.kind, ms: entry.ms, builtAt: entry.builtAt });
-      this.counts.hits++;
-      return { ...result, origin: 'remote' };
+      this.counts.downloaded++;
+      return result;
     } catch (err) {
       await this.local.discard(work);
       if (err instanceof RemoteIntegrityError) this.corruptBlobs.add(entry.blob.sha256);
-      if (err instanceof RemoteCacheError && err.status === 404) return this.reject(node, new EntryRejected(`its archive ${entry.blob.sha256} is not on the server`));
-      if (err instanceof RemoteCacheError) return this.fault(err);
-      return this.reject(node, err);
+      if (err instanceof RemoteCacheError && err.status === 404) this.reject(node, new EntryRejected(`its archive ${entry.blob.sha256} is not on the server`));
+      else if (err instanceof RemoteCacheError) this.fault(err);
+      else this.reject(node, err);
+      throw new RemoteOutputUnavailable(`the remote copy of ${node.id} could not be used`);
     }
   }
 
@@ -269,7 +303,7 @@ export class RemoteStore implements Store {
     });
     // Each build (a command may run several) reports its own figures.
     this.reported = { bytesDown: stats.bytesDown, bytesUp: stats.bytesUp, requestMs: stats.requestMs };
-    this.counts = { hits: 0, misses: 0, rejected: 0, uploaded: 0 };
+    this.counts = { hits: 0, misses: 0, rejected: 0, downloaded: 0, uploaded: 0 };
     if (this.requiredFailure) throw this.requiredFailure;
   }
 

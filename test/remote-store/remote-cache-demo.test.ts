@@ -99,6 +99,9 @@ describe('two CI jobs on one remote cache', () => {
     expect(second.nodes.filter((n) => n.status === 'built')).toEqual([]);
     expect(second.nodes.every((n) => n.status === 'cached' && n.remote === true)).toBe(true);
     expect(second.remote).toMatchObject({ hits: second.nodes.length, rejected: 0, uploaded: 0 });
+    // Only what the job reads came down (the artifacts' nodes), not the package trees under them.
+    expect(second.remote.downloaded).toBeLessThan(second.nodes.length / 3);
+    expect(second.remote.bytesDown).toBeLessThan((firstJob.remote.bytesUp as number) / 2);
     expect((await iso(second.project)).equals(await iso(firstJob.project))).toBe(true);
   });
 

@@ -39,7 +39,7 @@ function graph(): NodeSpec[] {
 }
 
 /** A machine: its own empty local cache, the given remote settings. */
-async function machine(settings: Partial<RemoteCacheSettings> & { url: string }) {
+async function machine(settings: Partial<RemoteCacheSettings> & { url: string }, options: { nodes?: NodeSpec[]; keepLocal?: string[] } = {}) {
   const cacheDir = join(project, `machine-${machines++}`);
   const remote = {
     readOnly: false,
@@ -55,10 +55,11 @@ async function machine(settings: Partial<RemoteCacheSettings> & { url: string })
   } satisfies RemoteCacheSettings;
   const session = await Session.open({ root: project, cacheDir, store: (local) => new RemoteStore(local, remote) });
   const events: BuildEvent[] = [];
-  const nodes = graph().map((n) => (n.secretFiles ? { ...n, secrets: { key: join(project, 'secret.pem') } } : n));
-  const result = await build(session, nodes, { jobs: 2, onEvent: (e) => events.push(e) });
+  const nodes = (options.nodes ?? graph()).map((n) => (n.secretFiles ? { ...n, secrets: { key: join(project, 'secret.pem') } } : n));
+  const result = await build(session, nodes, { jobs: 2, onEvent: (e) => events.push(e), keepLocal: options.keepLocal });
   await session.close();
-  const node = (id: string) => events.find((e) => e.event === 'node' && e.id === id) as Extract<BuildEvent, { event: 'node' }>;
+  // A lazily taken remote hit that had to be built after all has two node events: the last one counts.
+  const node = (id: string) => events.findLast((e) => e.event === 'node' && e.id === id) as Extract<BuildEvent, { event: 'node' }>;
   const warnings = events.filter((e): e is Extract<BuildEvent, { event: 'warning' }> => e.event === 'warning');
   const remoteEvent = events.find((e): e is Extract<BuildEvent, { event: 'remote' }> => e.event === 'remote');
   return { session, result, events, node, warnings, remote: remoteEvent!, cacheDir };
@@ -130,6 +131,43 @@ describe('a remote cache shared by two machines', () => {
     expect(third.result.ok).toBe(true);
     expect(third.remote.uploaded).toBe(0);
     expect((await server.accessLog()).filter((e) => e.method === 'PUT').length).toBe(before);
+  });
+});
+
+describe('outputs stay on the server until something here needs them', () => {
+  it('only the outputs asked for are downloaded; the rest are known by their signed digests', async () => {
+    const m = await machine({ url: server.url }, { keepLocal: ['final'] });
+    expect(m.result.ok).toBe(true);
+    for (const id of ['tree', 'big', 'sum', 'final']) expect(m.node(id)).toMatchObject({ status: 'cached', remote: true });
+    expect(m.remote).toMatchObject({ hits: 4, downloaded: 1 });
+    expect(m.remote.bytesDown).toBeLessThan(100_000);
+    expect(m.result.outcomes.get('final')!.path).toBeTruthy();
+    expect(m.result.outcomes.get('big')!.path).toBeUndefined();
+    expect(outputs(m)).toEqual(outputs(first));
+  });
+
+  it('a node that runs here brings its dependencies\' outputs over first', async () => {
+    const nodes = [...graph(), shNode('extra', 'wc -c < $D_big/blob > $OUT/n', { deps: { big: 'big' } })];
+    const m = await machine({ url: server.url }, { nodes, keepLocal: ['extra'] });
+    expect(m.result.ok).toBe(true);
+    expect(m.node('extra').status).toBe('built');
+    expect(m.remote).toMatchObject({ downloaded: 1 });
+    expect(await readFile(join(m.result.outcomes.get('extra')!.path!, 'n'), 'utf8')).toBe('3000000\n');
+  });
+
+  it('a node that is not reproducible, built here after its remote copy was refused, fails its dependent with the reason', async () => {
+    const nodes = [shNode('random', 'head -c 64 /dev/urandom > $OUT/r'), shNode('user', 'cat $D_random/r > $OUT/u', { deps: { random: 'random' } })];
+    const writer = await machine({ url: server.url }, { nodes });
+    expect(writer.remote.uploaded).toBe(2);
+    const random = await serverFiles(writer, 'random');
+    await writeFile(random.cas, Buffer.alloc(64, 1));
+    const user = await serverFiles(writer, 'user');
+    await writeFile(user.ac, 'not an entry');
+    const m = await machine({ url: server.url, readOnly: true }, { nodes, keepLocal: ['user'] });
+    expect(m.result.ok).toBe(false);
+    expect(m.warnings.map((w) => w.id)).toEqual(expect.arrayContaining(['random', 'user']));
+    expect(m.node('user').status).toBe('failed');
+    expect(m.node('user').error).toMatch(/random was built here because its remote copy could not be used, and its output .* differs from the remote entry's/);
   });
 });
 
