@@ -291,10 +291,15 @@ export function updateRefusedScenario(inputs: InstalledDiskInputs): ScenarioPlan
       run('sha256sum -c /run/disk.sums'),
       check('ls /sys/firmware/efi/efivars/ | grep -c LoaderEntryOneShot', /^0$/, 1),
       check('recab status', /^system-b: unknown/m),
-      // The power cut: as soon as slot B's state says it is being written.
+      // The power cut: as soon as slot B's state says it is being written, and that record is on
+      // disk (recab syncs it before it writes the slot; a cut before its sync returns would find
+      // slot B untouched and no record, which is the truth then, but not the case to test). `sync
+      // -f` flushes /var's file system only, so the slot write is still under way.
       {
         kind: 'send',
-        line: '(recab install /dev/vdf >/dev/null 2>&1 &); while ! grep -q state=writing /var/lib/recab/system-b 2>/dev/null; do sleep 0.1; done; echo b > /proc/sysrq-trigger',
+        line:
+          '(recab install /dev/vdf >/dev/null 2>&1 &); while ! grep -q state=writing /var/lib/recab/system-b 2>/dev/null; do sleep 0.1; done; ' +
+          'sync -f /var/lib/recab/system-b; echo b > /proc/sysrq-trigger',
       },
       ...afterReboot('after-power-cut'),
       runningSlot('system-a'),
