@@ -21,6 +21,9 @@ let engine;
 
 function loadEngine() {
   if (engine) return engine;
+  // The engine is a vm.Script, where import() has no loader: scripts/bundle.ts turns its
+  // import(specifier) calls (node-llama-cpp) into this, which runs in main.cjs, a module Node loaded.
+  globalThis[Symbol.for('pipeline.importModule')] = (specifier) => import(specifier);
   const file = join(__dirname, 'engine.cjs');
   // Node maps stack traces only for modules its own loader compiled: under --enable-source-maps
   // (debugging), a plain require, without the cache.

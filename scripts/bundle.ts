@@ -62,6 +62,27 @@ const commandsFromEngine: Plugin = {
   },
 };
 
+/** `import(specifier)` with a computed specifier: left for run time by esbuild. */
+const RUNTIME_IMPORT = /\bimport\((?=\s*[A-Za-z_$])/g;
+
+/**
+ * engine.cjs's side: an `import(specifier)` left for run time (node-llama-cpp, an optional ES
+ * module local-model.ts loads only when a local model runs) would fail in the vm.Script, which
+ * has no module loader; it goes through the loader's importModule (main.cjs, which Node's own
+ * loader compiled) instead.
+ */
+const importThroughMain: Plugin = {
+  name: 'import-through-main',
+  setup(b) {
+    b.onLoad({ filter: /\/dist\/.*\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!RUNTIME_IMPORT.test(text)) return undefined;
+      RUNTIME_IMPORT.lastIndex = 0;
+      return { contents: text.replace(RUNTIME_IMPORT, 'globalThis[Symbol.for("pipeline.importModule")]('), loader: 'js' };
+    });
+  },
+};
+
 /** engine.cjs's side: a module main.cjs holds is taken from main.cjs (exported there as `shared[path]`). */
 function sharedFromMain(root: string, shared: Map<string, string>): Plugin {
   return {
@@ -109,7 +130,7 @@ async function bundle(root: string): Promise<{ files: string[]; modules: number;
     absWorkingDir: root,
     stdin: { contents: engineEntry, resolveDir: root, sourcefile: 'bundle-engine-entry.js' },
     outfile: `${OUT}/engine.cjs`,
-    plugins: [sharedFromMain(root, shared)],
+    plugins: [sharedFromMain(root, shared), importThroughMain],
   });
 
   const meta: Metafile = { inputs: { ...main.metafile!.inputs, ...engine.metafile!.inputs }, outputs: { ...main.metafile!.outputs, ...engine.metafile!.outputs } };
@@ -121,6 +142,7 @@ async function bundle(root: string): Promise<{ files: string[]; modules: number;
   if ((await readFile(join(root, OUT, 'engine.cjs'))).some((byte) => byte > 0x7f)) throw new Error('engine.cjs is not ASCII');
   const dynamic = meta.outputs[`${OUT}/engine.cjs`].imports.filter((i) => i.kind === 'dynamic-import');
   if (dynamic.length) throw new Error(`engine.cjs would import() at run time: ${dynamic.map((i) => i.path).join(', ')}`);
+  if (RUNTIME_IMPORT.test(await readFile(join(root, OUT, 'engine.cjs'), 'latin1'))) throw new Error('engine.cjs calls import() with a computed specifier (importThroughMain missed it)');
 
   // The files it was made from (not packages: those change only through npm ci or npm install,
   // which run the prepare script), with their modification times: tsc rewrites what it compiles,
