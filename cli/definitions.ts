@@ -196,6 +196,46 @@ export const recipeCheckDefinition: CommandDef = {
   load: async () => (await import('./commands/recipe.js')).recipeCheckCommand,
 };
 
+const draftOptions: OptionDef[] = [
+  { name: 'model', type: 'string', value: 'FILE', description: 'a local GGUF model, run in-process on the CPU (instead of a server)' },
+  {
+    name: 'llm-url',
+    type: 'string',
+    value: 'URL',
+    description: 'an OpenAI-compatible server (default: $PIPELINE_LLM_URL, else llm.url in pipeline.config.yaml, else http://127.0.0.1:8080)',
+  },
+  { name: 'llm-model', type: 'string', value: 'NAME', description: "the model the server should use (default: llm.model in pipeline.config.yaml)" },
+  { name: 'timeout', type: 'string', value: 'SECONDS', description: 'longest wait for the server, and for the download of the source (default 300 and 120)' },
+  { name: 'no-download', type: 'boolean', description: "do not download the source to pin its sha256: leave a TODO that `recipe check` reports" },
+  { name: 'force', type: 'boolean', description: 'replace an existing recipe' },
+  jsonOption,
+];
+
+const draftDetails =
+  'The model fills a fixed skeleton (name, version, description, license, source URL, build system, a few build\n' +
+  'and install commands); the tool checks it (asking once more with the problems), renders recipes/<name>.rhai from\n' +
+  'its own template, and computes the sha256 by downloading the source URL, else leaves a TODO that `pipeline\n' +
+  'recipe check` reports. It builds nothing: review the license, the URL and the commands, then run\n' +
+  '`pipeline recipe check <name>`. Exits 1 when the model gives no usable answer (nothing is written).';
+
+export const recipeLlmDefinition: CommandDef = {
+  name: 'recipe llm',
+  summary: 'draft a recipe from a request with a local model: the model fills a skeleton, the tool writes the Rhai',
+  details: draftDetails + '\nThe recipe is named after the name the model gives.',
+  args: [{ name: 'request', description: 'what to package, e.g. "htop 3.3.0, the process viewer"' }],
+  options: draftOptions,
+  load: async () => (await import('./commands/recipe.js')).recipeLlmCommand,
+};
+
+export const recipeDraftDefinition: CommandDef = {
+  name: 'recipe draft',
+  summary: 'draft recipes/<name>.rhai from a description with a local model (like `recipe llm`, the name fixed)',
+  details: draftDetails,
+  args: [{ name: 'name', description: "the recipe's name (lower-case; it names the file)" }],
+  options: [{ name: 'from', type: 'string', value: 'TEXT', description: 'what to package, in a sentence (required)' }, ...draftOptions],
+  load: async () => (await import('./commands/recipe.js')).recipeDraftCommand,
+};
+
 export const doctorDefinition: CommandDef = {
   name: 'doctor',
   summary: 'list the host tools and firmware the stages need, their versions, and the Debian package for each missing one',
@@ -219,5 +259,7 @@ export const COMMANDS: CommandDef[] = [
   keysInitDefinition,
   recipeNewDefinition,
   recipeCheckDefinition,
+  recipeLlmDefinition,
+  recipeDraftDefinition,
   doctorDefinition,
 ];

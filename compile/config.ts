@@ -36,8 +36,23 @@ const CONFIG_SCHEMA: Schema = {
         trusted_keys: { type: 'array', items: { type: 'string', pattern: '^ed25519:[A-Za-z0-9+/]{43}=$' }, description: 'signers whose entries are used (ed25519:<base64>); the signing key is trusted too' },
       },
     },
+    llm: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'the OpenAI-compatible server `pipeline recipe llm` and `recipe draft` ask (llama-server, ollama)',
+      properties: {
+        url: { type: 'string', pattern: '^https?://', description: 'base URL, with or without /v1 (over $PIPELINE_LLM_URL)' },
+        model: { type: 'string', minLength: 1, description: 'the model name the server should use' },
+      },
+    },
   },
 };
+
+/** `llm:` in the config file: the server recipe drafting asks. */
+export interface LlmConfig {
+  url?: string;
+  model?: string;
+}
 
 /** `remote_cache:` in the config file, as written. */
 export interface RemoteCacheConfig {
@@ -60,6 +75,8 @@ export interface BuildConfig {
   mirrorOrigins: Record<string, string>;
   /** The remote cache block, and the file it came from. */
   remoteCache?: RemoteCacheConfig;
+  /** The llm block (recipe drafting). */
+  llm?: LlmConfig;
   file?: string;
 }
 
@@ -78,9 +95,10 @@ export async function loadBuildConfig(inputs: ConfigInputs): Promise<BuildConfig
   const file = explicit ? resolve(explicit) : join(inputs.root, CONFIG_FILE);
   if (explicit || existsSync(file)) {
     const source = await YamlSource.read(file, explicit ?? CONFIG_FILE);
-    const value = (source.value() ?? {}) as { mirrors?: Record<string, string>; remote_cache?: RemoteCacheConfig };
+    const value = (source.value() ?? {}) as { mirrors?: Record<string, string>; remote_cache?: RemoteCacheConfig; llm?: LlmConfig };
     checkAgainstSchema(value, CONFIG_SCHEMA, source);
     config.remoteCache = value.remote_cache;
+    config.llm = value.llm;
     config.file = source.file;
     for (const [name, url] of Object.entries(value.mirrors ?? {})) {
       config.mirrors[name] = url;

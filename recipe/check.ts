@@ -4,10 +4,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkRhai, parseRhai, RhaiError, type RhaiProgram } from '../rhai/index.js';
-import { RECIPE_CONSTANTS, RECIPE_FUNCTIONS, RECIPES_DIR } from './api.js';
+import { checkRhai, parseRhai, RhaiEngine, RhaiError, toJs, type RhaiProgram } from '../rhai/index.js';
+import { RECIPE_CONSTANTS, RECIPE_FUNCTIONS, RECIPES_DIR, SANDBOX_PATHS } from './api.js';
 import { releaseKey } from './host-functions.js';
-import { extendsOf, loadRecipe, RecipeError, type Recipe } from './load.js';
+import { extendsOf, loadRecipe, parseRecipeFile, RecipeError, type Recipe } from './load.js';
 import { readReleasesLock, RELEASES_LOCK } from './releases.js';
 
 export interface RecipeCheck {
@@ -94,8 +94,48 @@ export async function checkRecipes(root: string, names: string[]): Promise<Recip
       }
     } catch (err) {
       if (!(err instanceof RecipeError)) throw err;
-      if (!result.problems.includes(err.message)) result.problems.push(err.message);
+      // A sha256 that is no digest (a draft's or the scaffold's TODO): say which source is unpinned.
+      const unpinned = /\.sha256 must be/.test(err.message) ? await unpinnedSources(root, file).catch(() => []) : [];
+      for (const message of unpinned.length ? unpinned : [err.message]) if (!result.problems.includes(message)) result.problems.push(message);
     }
   }
   return results;
+}
+
+const SHA256 = /^[0-9a-f]{64}$/i;
+
+/**
+ * `<file>: <url> is unpinned: ctx.sha256 is a TODO` for each source of the recipe whose sha256 is
+ * not 64 hex digits. Evaluates the chain's top level with no host function reachable, as the
+ * loader does.
+ */
+async function unpinnedSources(root: string, file: string): Promise<string[]> {
+  const chain = [];
+  const seen = new Set<string>();
+  for (let next: string | undefined = file; next && !seen.has(next); ) {
+    seen.add(next);
+    const recipeFile = parseRecipeFile(next, await readFile(join(root, next), 'utf8'));
+    chain.unshift(recipeFile);
+    next = extendsOf(recipeFile);
+  }
+  const engine = new RhaiEngine({
+    functions: Object.fromEntries(Object.keys(RECIPE_FUNCTIONS).map((name) => [name, () => { throw new Error(`${name}() at the top level`); }])),
+    constants: { BUILD_DIR: SANDBOX_PATHS.build, OUT: SANDBOX_PATHS.out, RECIPE_DIR: SANDBOX_PATHS.recipe, ARCH: 'x86_64', NPROC: 1n },
+    maxOperations: 1_000_000,
+  });
+  for (const f of chain) engine.run(f.program);
+  const ctxValue = engine.getGlobal('ctx');
+  const ctx = (ctxValue === undefined ? {} : toJs(ctxValue)) as Record<string, unknown>;
+  const sources: [string, unknown][] = [];
+  if (ctx.url !== undefined || ctx.sha256 !== undefined) sources.push(['ctx', ctx]);
+  if (Array.isArray(ctx.sources)) ctx.sources.forEach((s, i) => sources.push([`ctx.sources[${i}]`, s]));
+  const out: string[] = [];
+  for (const [label, raw] of sources) {
+    const s = (raw ?? {}) as Record<string, unknown>;
+    if (typeof s.url !== 'string' || (typeof s.sha256 === 'string' && SHA256.test(s.sha256))) continue;
+    const value = typeof s.sha256 === 'string' ? s.sha256 : undefined;
+    const what = value !== undefined && !/^\s*TODO/i.test(value) ? `: ${JSON.stringify(value.slice(0, 80))} is not 64 hex digits` : '';
+    out.push(`${file}: ${s.url} is unpinned: ${label}.sha256 is a TODO${what} (put the sha256 of the file at the url there: sha256sum FILE)`);
+  }
+  return out;
 }
