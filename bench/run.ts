@@ -4,6 +4,7 @@ import { benchApk } from './apk.js';
 import { benchBoot } from './boot.js';
 import { benchDemo } from './demo.js';
 import { benchEngine } from './engine.js';
+import { benchLlm } from './llm.js';
 import { benchRecipes } from './recipes.js';
 import { benchRemote } from './remote.js';
 import { benchRpm } from './rpm.js';
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<object>> = {
   recipes: () => benchRecipes(),
   rpm: () => benchRpm(),
   remote: () => benchRemote(),
+  llm: () => benchLlm(),
 };
 
 const wanted = process.argv.slice(2);
