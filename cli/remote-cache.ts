@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { loadBuildConfig, type RemoteCacheConfig } from '../compile/config.js';
+import { loadBuildConfig, type BuildConfig, type RemoteCacheConfig } from '../compile/config.js';
 import { ConfigError } from '../graph/errors.js';
 import type { LocalStore } from '../graph/local-store.js';
 import { RemoteStore, type RemoteCacheSettings } from '../graph/remote/remote-store.js';
@@ -16,10 +16,18 @@ import type { ParsedArgs } from './command.js';
 export const DEFAULT_TOKEN_ENV = 'PIPELINE_CACHE_TOKEN';
 export const DEFAULT_SIGNING_KEY_ENV = 'PIPELINE_CACHE_SIGNING_KEY';
 
-/** The remote store factory for a session, or undefined when no remote cache is configured. */
-export async function remoteStoreFor(root: string, args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<((local: LocalStore) => Store) | undefined> {
+/**
+ * The remote store factory for a session, or undefined when no remote cache is configured.
+ * `config`: the build settings the command already read (else pipeline.config.yaml is read here).
+ */
+export async function remoteStoreFor(
+  root: string,
+  args: ParsedArgs,
+  config?: BuildConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<((local: LocalStore) => Store) | undefined> {
   if (args.values['no-remote-cache'] === true) return undefined;
-  const config = await loadBuildConfig({ root, file: args.values.config as string | undefined, env });
+  config ??= await loadBuildConfig({ root, file: args.values.config as string | undefined, env });
   const settings = remoteSettings(root, args, config.remoteCache ?? {}, env);
   return settings ? (local) => new RemoteStore(local, settings) : undefined;
 }
@@ -51,7 +59,7 @@ export function remoteSettings(root: string, args: ParsedArgs, config: RemoteCac
       throw new ConfigError(`remote_cache.trusted_keys: ${(err as Error).message}`);
     }
   }
-  if (signingKey) trusted.set(signingKey.publicId, parsePublicId(signingKey.publicId));
+  if (signingKey) trusted.set(signingKey.publicId, signingKey.publicKey);
   if (trusted.size === 0) {
     throw new ConfigError(
       'the remote cache has no trusted signer, so no entry could be used: list public keys under remote_cache.trusted_keys ' +

@@ -9,6 +9,7 @@ import { PIPELINE_FILE_ROOTS } from '../stages/shared/pipeline-files.js';
 import { TraceRecorder } from '../graph/trace.js';
 import { closure, type Graph } from '../graph/validate.js';
 import type { CompileOptions, CompiledTarget } from '../compile/index.js';
+import type { BuildConfig } from '../compile/config.js';
 import { withLock, type CompileInputs } from '../compile/load.js';
 import { describeLockChange, lockPhase, type LockChange } from '../phases/lock.js';
 import { hostFileTable, toolHints } from '../stages/index.js';
@@ -138,7 +139,7 @@ export async function runTargets(request: RunRequest): Promise<RunOutcome> {
   if (lockedAlready.length > 1) mergedGraph(lockedAlready.map((p) => p.compiled));
 
   const { root } = pending[0].compiled.loaded;
-  const session = await openSession(root, args);
+  const session = await openSession(root, args, pending[0].inputs.config);
   const reporting = new Reporting(args);
   const interrupt = interruptController(() => reporting.say('\ninterrupted: stopping running nodes (Ctrl-C again to exit at once)'));
   const keepGoing = args.values['keep-going'] === true;
@@ -247,7 +248,7 @@ function verdictOf(p: Pending, request: RunRequest, interrupted: boolean): Verdi
 }
 
 /** The session every command opens on a project: its cache, tool hints, file roots and host files. */
-export async function openSession(root: string, args: ParsedArgs): Promise<Session> {
-  const store = await remoteStoreFor(root, args);
+export async function openSession(root: string, args: ParsedArgs, config?: BuildConfig): Promise<Session> {
+  const store = await remoteStoreFor(root, args, config);
   return Session.open({ root, cacheDir: cacheDirFrom(args), toolHints: toolHints(), fileRoots: PIPELINE_FILE_ROOTS, hostFiles: hostFileTable(), store });
 }

@@ -133,7 +133,7 @@ export async function openTargets(args: ParsedArgs): Promise<{ compiled: Compile
   // Boot tests included: nodes whose firmware or keys are missing show it as their problem.
   for (const i of inputs) compiled.push((await compileChecked(i, { tests: true }, inputs.length > 1)).compiled);
   const graph = mergedGraph(compiled);
-  const session = await openSession(compiled[0].loaded.root, args);
+  const session = await openSession(compiled[0].loaded.root, args, inputs[0].config);
   return { compiled, graph, session };
 }
 
@@ -143,6 +143,6 @@ export async function openTarget(args: ParsedArgs): Promise<{ compiled: Compiled
   if (!target) throw new UsageError('missing <target>: a variant name or a path to a variant file');
   const [inputs] = await loadTargets([target], args);
   const { compiled, graph } = await compileChecked(inputs, { tests: true }, false);
-  const session = await openSession(compiled.loaded.root, args);
+  const session = await openSession(compiled.loaded.root, args, inputs.config);
   return { compiled, graph, session };
 }

@@ -7,7 +7,7 @@
 // Faults never fail a build unless the user asked for that: the first transport fault (dead,
 // slow, erroring server) turns the remote off for the rest of the session with one warning; an
 // entry that fails verification is a warning about that node, which is then built here.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -25,7 +25,6 @@ import { HttpCache, RemoteCacheError, RemoteIntegrityError, type HttpCacheOption
 import { findSecret, pemNeedle, type Secret } from './secret-guard.js';
 import { ENTRY_FORMAT, EntryRejected, signEntry, verifyEntry, type RemoteEntry, type SigningKey } from './signed-entry.js';
 import { archiveTree, extractArchive } from './tree-archive.js';
-import type { KeyObject } from 'node:crypto';
 
 /** The archive's name in the ActionResult message's output files. */
 const ARCHIVE_PATH = 'output.tar';

@@ -40,6 +40,7 @@ const PUBLIC_PREFIX = 'ed25519:';
 
 export interface SigningKey {
   privateKey: KeyObject;
+  publicKey: KeyObject;
   /** `ed25519:...` */
   publicId: string;
 }
@@ -53,7 +54,8 @@ export function signingKeyFromPem(pem: string, origin: string): SigningKey {
     throw new Error(`${origin} is not a PEM private key (${(err as Error).message})`);
   }
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${origin} is a ${privateKey.asymmetricKeyType} key; the cache signs with Ed25519 (make one with \`pipeline cache keys init\`)`);
-  return { privateKey, publicId: publicIdOf(createPublicKey(privateKey)) };
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, publicId: publicIdOf(publicKey) };
 }
 
 export function publicIdOf(publicKey: KeyObject): string {

@@ -218,28 +218,3 @@ export async function generateJson(model: LocalModel, options: GenerateJsonOptio
     session.dispose();
   }
 }
-
-/** The first string in `value` that breaks its schema's `pattern` (through properties and items), or undefined. */
-export function checkPatterns(schema: unknown, value: unknown, path = '$'): string | undefined {
-  if (!schema || typeof schema !== 'object') return undefined;
-  const s = schema as { pattern?: string; properties?: Record<string, unknown>; items?: unknown; prefixItems?: unknown[] };
-  if (typeof s.pattern === 'string' && typeof value === 'string' && !new RegExp(s.pattern, 'u').test(value)) {
-    return `${path}: ${JSON.stringify(value)} does not match ${s.pattern}`;
-  }
-  if (s.properties && value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const [k, sub] of Object.entries(s.properties)) {
-      if (k in value) {
-        const wrong = checkPatterns(sub, (value as Record<string, unknown>)[k], `${path}.${k}`);
-        if (wrong) return wrong;
-      }
-    }
-  }
-  if (Array.isArray(value)) {
-    for (const [i, item] of value.entries()) {
-      const sub = s.prefixItems && i < s.prefixItems.length ? s.prefixItems[i] : s.items;
-      const wrong = checkPatterns(sub, item, `${path}[${i}]`);
-      if (wrong) return wrong;
-    }
-  }
-  return undefined;
-}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readGgufFileInfo } from 'node-llama-cpp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPatterns, generateJson, importNodeLlamaCpp, loadLocalModel, NODE_LLAMA_CPP_MISSING, type LocalModel } from '../../recipe/llm/local-model.js';
+import { generateJson, importNodeLlamaCpp, loadLocalModel, NODE_LLAMA_CPP_MISSING, type LocalModel } from '../../recipe/llm/local-model.js';
 import { buildVocabulary, randomLlamaModel, SMOLLM3_3B_SHAPE, TINY, TokenType, writeRandomLlamaModel } from '../../recipe/llm/random-model.js';
 import { tensorBytes } from '../../recipe/llm/gguf.js';
 
@@ -175,16 +175,4 @@ describe('quantized random models', () => {
       }
     });
   }
-});
-
-describe('checkPatterns', () => {
-  const schema = {
-    type: 'object',
-    properties: { name: { type: 'string', pattern: '^[a-z][a-z0-9-]*$' }, commands: { type: 'array', items: { type: 'string', pattern: '^\\S' } } },
-  };
-  it('finds the first string that breaks its pattern, through properties and items', () => {
-    expect(checkPatterns(schema, { name: 'htop', commands: ['make', 'make install'] })).toBeUndefined();
-    expect(checkPatterns(schema, { name: 'Htop' })).toBe('$.name: "Htop" does not match ^[a-z][a-z0-9-]*$');
-    expect(checkPatterns(schema, { name: 'htop', commands: ['make', ' x'] })).toBe('$.commands[1]: " x" does not match ^\\S');
-  });
 });

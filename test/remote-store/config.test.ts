@@ -46,8 +46,8 @@ describe('remote cache settings', () => {
     // Its own key is trusted; the token and the key are on the list of bytes never uploaded.
     expect([...flagged.trusted.keys()]).toEqual([flagged.signingKey!.publicId]);
     expect(flagged.secrets.map((s) => s.name)).toEqual(['the cache token ($MY_TOKEN)', 'the cache signing key']);
-    expect(await remoteStoreFor(project, args({ 'no-remote-cache': true }), env)).toBeUndefined();
-    expect(await remoteStoreFor(project, args(), env)).toBeTypeOf('function');
+    expect(await remoteStoreFor(project, args({ 'no-remote-cache': true }), undefined, env)).toBeUndefined();
+    expect(await remoteStoreFor(project, args(), undefined, env)).toBeTypeOf('function');
   });
 
   it('refuses what cannot work, saying what to do', () => {
@@ -63,6 +63,6 @@ describe('remote cache settings', () => {
 
   it('the config file block is checked against its schema with file and line', async () => {
     const project = await tempProject({ 'pipeline.config.yaml': 'remote_cache:\n  url: http://127.0.0.1:1/c\n  concurency: 4\n' });
-    await expect(remoteStoreFor(project, args(), {})).rejects.toThrow(/pipeline.config.yaml:3.*concurency.*(concurrency|not allowed|unknown)/s);
+    await expect(remoteStoreFor(project, args(), undefined, {})).rejects.toThrow(/pipeline.config.yaml:3.*concurency.*(concurrency|not allowed|unknown)/s);
   });
 });
